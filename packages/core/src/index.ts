@@ -1,0 +1,54 @@
+export { type CleanupStep, registerCleanup, runAllCleanups } from "./cleanup.js";
+export {
+  EngineError,
+  EngineUnavailableError,
+  InvalidInputError,
+  isKeyholeError,
+  KEYHOLE_ERROR_CODES,
+  KeyholeError,
+  type KeyholeErrorCode,
+  type KeyholeErrorOptions,
+  SecretExistsError,
+  SecretNotFoundError,
+  SecretTooLargeError,
+  UnsupportedDeliveryError,
+} from "./errors.js";
+export {
+  KEYHOLE_BACKEND_LABEL,
+  KEYHOLE_LABEL,
+  KEYHOLE_RUN_LABEL,
+  newRunId,
+  ownershipLabels,
+} from "./labels.js";
+export { containsSecret, REDACTED, redact, registerSecretValue } from "./redact.js";
+export { keyholeStateDir, podmanContainersConf, podmanEnv } from "./state-dir.js";
+export { ResourceTracker } from "./tracker.js";
+export type {
+  Capabilities,
+  CreateSecretOptions,
+  EngineInfo,
+  EnvDelivery,
+  ExecOptions,
+  ExecResult,
+  FileDelivery,
+  RunSpec,
+  SecretBackend,
+  SecretDelivery,
+  SecretHandle,
+  SecretValue,
+  Workload,
+} from "./types.js";
+export {
+  MAX_ID,
+  MAX_SECRET_NAME_LENGTH,
+  type NormalizedFileDelivery,
+  type NormalizedRunSpec,
+  SECRETS_DIR,
+  validateEnvName,
+  validateFileTarget,
+  validateId,
+  validateMode,
+  validateRunSpec,
+  validateSecretName,
+} from "./validate.js";
+export { typeName, validateValue, valueBytes } from "./value.js";

@@ -1,0 +1,198 @@
+/** A secret value: text (encoded as UTF-8) or raw bytes. */
+export type SecretValue = string | Uint8Array;
+
+/**
+ * What a backend can deliver, declared as data by the adapter. The conformance suite reads
+ * these to decide what to expect; nothing in keyhole branches on a backend id.
+ */
+export interface Capabilities {
+  /** `as: "env"` deliveries are supported. */
+  envDelivery: boolean;
+  /** `as: "file"` deliveries are supported. */
+  fileDelivery: boolean;
+  /** `uid`/`gid` of a file delivery are honoured. */
+  fileOwnership: boolean;
+  /** `mode` of a file delivery is honoured. */
+  fileMode: boolean;
+  /** A file delivery can be made writable, so it can be scrubbed in place (`workload.scrub`). */
+  scrubAfterUse: boolean;
+  /** A file delivery can use an absolute target outside `/run/secrets` (`allowTargetOutsideSecretsDir`). */
+  targetOutsideSecretsDir: boolean;
+  /** `capDrop` / `capAdd` on a run are applied. */
+  capDrop: boolean;
+  /** The engine keeps secrets in a store of its own (false: values live only in keyhole's memory). */
+  engineSecretStore: boolean;
+  /** The engine's store encrypts values at rest. */
+  encryptedAtRest: boolean;
+  /** `replaceSecret` changes a secret's value in place under the same name. */
+  replaceInPlace: boolean;
+  /** The largest value (bytes) `createSecret` accepts. */
+  maxValueBytes: number;
+  /** Values with NUL and non-UTF-8 bytes are delivered byte-exact as files. */
+  binarySafe: boolean;
+}
+
+/** Where and what the engine behind a backend is; used by host-side checks and reports. */
+export interface EngineInfo {
+  /** The engine family; `"other"` for third-party backends. */
+  kind: "podman" | "docker" | "other";
+  /** A human-readable name, e.g. `"podman"`, `"docker swarm"`. */
+  name: string;
+  /** The engine's API endpoint, e.g. `unix:///run/keyhole/podman.sock`. */
+  endpoint?: string;
+  /** Environment a CLI of this engine needs to see the same state (e.g. `CONTAINERS_CONF`). */
+  env?: Readonly<Record<string, string>>;
+}
+
+/** A secret as keyhole knows it. It never holds the value. */
+export interface SecretHandle {
+  /** The name given to `createSecret`. */
+  readonly name: string;
+  /** The engine's id for it (or the name, where the engine has none). */
+  readonly id: string;
+  /** The backend that created it. */
+  readonly backendId: string;
+  /** Labels on the secret, keyhole's ownership labels included. */
+  readonly labels: Readonly<Record<string, string>>;
+  /** Size of the value in bytes. */
+  readonly size: number;
+  /** False when the value holds a NUL byte, which no environment variable can carry. */
+  readonly envSafe: boolean;
+}
+
+/** Options of `createSecret`. */
+export interface CreateSecretOptions {
+  /** Extra labels; keyhole's ownership labels are always added. */
+  labels?: Record<string, string>;
+}
+
+/** Deliver a secret as an environment variable of the container. */
+export interface EnvDelivery {
+  secret: SecretHandle;
+  as: "env";
+  /** The variable name, `[A-Za-z_][A-Za-z0-9_]*`. */
+  name: string;
+}
+
+/** Deliver a secret as a file in the container. */
+export interface FileDelivery {
+  secret: SecretHandle;
+  as: "file";
+  /**
+   * Where the file appears. Relative paths are under `/run/secrets/`; default
+   * `/run/secrets/<secret name>`. Absolute paths outside `/run/secrets` need
+   * `allowTargetOutsideSecretsDir` on the run.
+   */
+  target?: string;
+  /** Owner uid (integer 0…2^32-2). Default: the engine's (usually 0). */
+  uid?: number;
+  /** Owner gid (integer 0…2^32-2). Default: the engine's (usually 0). */
+  gid?: number;
+  /** Permission bits, an integer 0…0o777 (write `0o400`, not `"0400"`). Default: the engine's. */
+  mode?: number;
+  /**
+   * Make the file writable so `workload.scrub(target)` can overwrite it after an init step.
+   * Needs `capabilities.scrubAfterUse`.
+   */
+  scrub?: boolean;
+}
+
+/** One secret delivery of a run. */
+export type SecretDelivery = EnvDelivery | FileDelivery;
+
+/** What to run and which secrets it gets. */
+export interface RunSpec {
+  /** The image, e.g. the probe image from `@keyhole/probe`. Never pulled by keyhole. */
+  image: string;
+  /** argv of PID 1. Default: the image's. */
+  command?: string[];
+  /** User of PID 1 (`"2000"`, `"2000:2000"`, `"alice"`). Default: the image's. */
+  user?: string;
+  /** Plain (non-secret) environment variables. */
+  env?: Record<string, string>;
+  /** Capabilities to drop, e.g. `["DAC_OVERRIDE"]` (with or without `CAP_`). */
+  capDrop?: string[];
+  /** Capabilities to add. */
+  capAdd?: string[];
+  /** The secrets this workload gets. */
+  secrets?: SecretDelivery[];
+  /** Extra labels; keyhole's ownership labels are always added. */
+  labels?: Record<string, string>;
+  /** Permit absolute file targets outside `/run/secrets`. Default false. */
+  allowTargetOutsideSecretsDir?: boolean;
+}
+
+/** Options of `workload.exec`. */
+export interface ExecOptions {
+  /** Run as this user (`"2000"`, `"bob"`, `"0"`). Default: the workload's user. */
+  user?: string;
+  /** Bytes fed to the process's stdin. */
+  stdin?: string | Uint8Array;
+  /** Extra environment of the exec session (never put a secret here). */
+  env?: Record<string, string>;
+}
+
+/**
+ * The result of `workload.exec`. Output is returned as the process wrote it, **not redacted**:
+ * probes need to see what leaks. Redact before you log or report it.
+ */
+export interface ExecResult {
+  exitCode: number;
+  stdout: string;
+  stderr: string;
+}
+
+/** A running container that received secrets. */
+export interface Workload extends AsyncDisposable {
+  /** The engine's container id (for Swarm: the task's container). */
+  readonly containerId: string;
+  /** The engine object keyhole created (container id, or Swarm service id). */
+  readonly objectId: string;
+  /** The backend that started it. */
+  readonly backendId: string;
+  /** The file targets of this run, normalised to absolute paths, in delivery order. */
+  readonly fileTargets: readonly string[];
+  /** Runs `argv` in a new exec session inside the container. */
+  exec(argv: string[], options?: ExecOptions): Promise<ExecResult>;
+  /**
+   * Overwrites a `scrub: true` file delivery in place (zeros, then truncates), then verifies
+   * from inside that no reader gets the old bytes. Throws `UNSUPPORTED_DELIVERY` when the
+   * backend cannot, `INVALID_INPUT` when `target` was not delivered with `scrub: true`.
+   */
+  scrub(target: string): Promise<void>;
+  /** Stops and removes the container (and service). Safe to call twice. */
+  stop(): Promise<void>;
+}
+
+/**
+ * One engine's way of delivering secrets. Create with an adapter (`podmanFileBackend()`,
+ * `dockerSwarmBackend()`, …); dispose to remove everything it created.
+ */
+export interface SecretBackend extends AsyncDisposable {
+  /** Stable id, e.g. `"podman-file"`, `"podman-pass"`, `"docker-swarm"`, `"docker"`. */
+  readonly id: string;
+  /** What this backend can deliver. */
+  readonly capabilities: Readonly<Capabilities>;
+  /** The engine behind it. */
+  readonly engine: EngineInfo;
+  /** The run id in this instance's labels. */
+  readonly runId: string;
+  /** Checks the engine answers; throws `ENGINE_UNAVAILABLE` with the fix when it does not. */
+  ready(): Promise<{ version: string }>;
+  /** Creates a secret. The value reaches the engine only through an API body or stdin. */
+  createSecret(
+    name: string,
+    value: SecretValue,
+    options?: CreateSecretOptions,
+  ): Promise<SecretHandle>;
+  /** Replaces a secret's value in place. `UNSUPPORTED_DELIVERY` unless `capabilities.replaceInPlace`. */
+  replaceSecret(secret: SecretHandle, value: SecretValue): Promise<SecretHandle>;
+  /** Removes a secret. `SECRET_NOT_FOUND` when it is gone. */
+  removeSecret(secret: SecretHandle): Promise<void>;
+  /** Secrets this backend instance created and that still exist. */
+  listSecrets(): Promise<SecretHandle[]>;
+  /** Starts a workload with its deliveries. Validates everything before any engine call. */
+  run(spec: RunSpec): Promise<Workload>;
+  /** Removes every workload and secret this instance created. Safe to call twice. */
+  dispose(): Promise<void>;
+}
