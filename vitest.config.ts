@@ -6,9 +6,7 @@ import { defineConfig } from "vitest/config";
 // (including subpath exports), so tests never depend on a stale dist/.
 const root = import.meta.dirname;
 const dirs = ["packages", "apps"].flatMap((group) =>
-  existsSync(join(root, group))
-    ? readdirSync(join(root, group)).map((d) => join(group, d))
-    : [],
+  existsSync(join(root, group)) ? readdirSync(join(root, group)).map((d) => join(group, d)) : [],
 );
 
 const alias: Array<{ find: string | RegExp; replacement: string }> = [];
