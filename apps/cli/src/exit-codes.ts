@@ -1,0 +1,46 @@
+import { isKeyholeError } from "@keyhole/core";
+import type { Report } from "./tmp-report-types.js";
+import { UsageError } from "./usage-error.js";
+
+/**
+ * keyhole's exit codes. Findings (an `EXPOSED` cell) are not failures: a comparison that ran
+ * exits 0 whatever it found.
+ */
+export const EXIT = {
+  /** The command ran. */
+  ok: 0,
+  /** A check errored, a backend contradicted its declared capabilities, or keyhole failed. */
+  failed: 1,
+  /** Bad usage. */
+  usage: 2,
+  /** No backend was available. */
+  noBackend: 3,
+} as const;
+
+/** One of {@link EXIT}'s values. */
+export type ExitCode = (typeof EXIT)[keyof typeof EXIT];
+
+/**
+ * The exit code for an error that ended a command: the one place errors map to exit codes.
+ * `UsageError` → 2; `ENGINE_UNAVAILABLE` → 3; anything else → 1.
+ */
+export function exitCodeForError(error: unknown): ExitCode {
+  if (error instanceof UsageError) return EXIT.usage;
+  if (isKeyholeError(error, "ENGINE_UNAVAILABLE")) return EXIT.noBackend;
+  return EXIT.failed;
+}
+
+/**
+ * The exit code for a finished comparison: 3 when no backend ran, 1 when any check errored or
+ * `contradictions` is not empty, else 0.
+ */
+export function exitCodeForReport(
+  report: Report,
+  contradictions: readonly string[] = [],
+): ExitCode {
+  const ran = report.backends.filter((b) => b.available);
+  if (ran.length === 0) return EXIT.noBackend;
+  if (contradictions.length > 0) return EXIT.failed;
+  if (ran.some((b) => b.results.some((r) => r.outcome === "error"))) return EXIT.failed;
+  return EXIT.ok;
+}

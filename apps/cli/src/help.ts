@@ -1,0 +1,25 @@
+/** `keyhole --help`. */
+export const HELP = `keyhole: who inside a container can read the secret you handed it?
+
+Usage:
+  keyhole compare [options]   run the conformance checks on every engine here and compare them
+  keyhole doctor              say, per backend, whether it is ready, missing or broken, and the fix
+  keyhole gc [--dry-run]      remove every object labelled keyhole (secrets, containers, services)
+  keyhole --version           print the version
+  keyhole --help              print this help (also: keyhole <command> --help)
+
+compare options:
+  --backend ID,...   only these backends (podman-file, podman-pass, docker-swarm, docker)
+  --check GLOB,...   only checks whose id matches, e.g. 'file.*' or 'env.*,limits.max-bytes'
+  --format FORMAT    table (default), markdown, json or html
+  --out FILE         write the report (in --format, or implied by .html/.md/.json) to FILE;
+                     the table still goes to the terminal
+  --no-color         no colours (NO_COLOR is honoured too)
+  --quiet            no progress and no table; errors and --format output only
+
+Exit codes:
+  0  the comparison ran (findings such as EXPOSED are not failures)
+  1  a check errored, or a backend contradicted its declared capabilities
+  2  bad usage
+  3  no backend available (run \`keyhole doctor\` for the fix)
+`;

@@ -1,0 +1,15 @@
+import { redact } from "@keyhole/core";
+import type { Report } from "./tmp-report-types.js";
+
+/**
+ * Renders a report as JSON: exactly the conformance suite's report schema (pretty-printed,
+ * newline-terminated), passed through `redact` as a last guard. Pure.
+ *
+ * @example
+ * ```ts
+ * const report = JSON.parse(renderJson(report)); // round-trips
+ * ```
+ */
+export function renderJson(report: Report): string {
+  return `${redact(JSON.stringify(report, null, 2))}\n`;
+}

@@ -1,0 +1,98 @@
+import {
+  buildMatrix,
+  type CheckInfo,
+  formatDuration,
+  OUTCOME_TEXT,
+  OUTCOMES,
+  observedText,
+  totalsLine,
+} from "./matrix.js";
+import type { CheckResult, Outcome, Report } from "./tmp-report-types.js";
+
+/** Options of {@link renderMarkdown}. */
+export interface MarkdownOptions {
+  /** The check catalogue (titles, seed figures, row order). */
+  checks: readonly CheckInfo[];
+}
+
+const MARK: Readonly<Record<Outcome, string>> = {
+  protected: "✅",
+  exposed: "❌",
+  unsupported: "➖",
+  error: "⚠️",
+};
+
+/**
+ * Renders a report as GitHub-flavoured Markdown, ready to paste into a pull request: a
+ * heading, one table per group (check, seed figure, one column per backend; each cell the
+ * outcome and the observed value), the totals, the legend, and the backends that could not
+ * run with their fix. Pure.
+ *
+ * @example
+ * ```ts
+ * writeFileSync("keyhole.md", renderMarkdown(report, { checks: catalogue }));
+ * ```
+ */
+export function renderMarkdown(report: Report, options: MarkdownOptions): string {
+  const m = buildMatrix(report, options.checks);
+  const out: string[] = [];
+  out.push("## keyhole: who inside the container can read the secret?");
+  out.push("");
+  out.push(
+    `${escapeCell(report.tool.name)} ${escapeCell(report.tool.version)} · started ${escapeCell(report.startedAt)} · took ${formatDuration(report.durationMs)}`,
+  );
+  out.push("");
+  if (m.columns.length === 0) {
+    out.push("**No backend ran.**");
+    out.push("");
+  }
+  for (const g of m.groups) {
+    out.push(`### ${escapeCell(g.title)}`);
+    out.push("");
+    out.push(`| check | seed | ${m.columns.map((c) => `\`${c.id}\``).join(" | ")} |`);
+    out.push(`| --- | --- | ${m.columns.map(() => "---").join(" | ")} |`);
+    for (const r of g.rows) {
+      const cells = r.cells.map((cell) => (cell ? cellText(cell) : "—"));
+      out.push(
+        `| \`${r.check.id}\`${r.check.title ? `<br>${escapeCell(r.check.title)}` : ""} | ${escapeCell(r.check.figure ?? "")} | ${cells.join(" | ")} |`,
+      );
+    }
+    out.push("");
+  }
+  if (m.columns.length > 0) {
+    out.push(
+      `**${totalsLine(m.totals)}** across ${m.columns.map((c) => `\`${c.id}\` (${escapeCell(c.engine)})`).join(", ")}.`,
+    );
+    out.push("");
+    out.push(
+      OUTCOMES.map(
+        (o) => `${MARK[o]} **${OUTCOME_TEXT[o].label}**: ${OUTCOME_TEXT[o].meaning}`,
+      ).join("<br>\n"),
+    );
+    out.push("");
+  }
+  if (m.unavailable.length > 0) {
+    out.push("**Not run:**");
+    out.push("");
+    for (const u of m.unavailable) out.push(`- \`${u.id}\`: ${escapeCell(u.reason)}`);
+    out.push("");
+  }
+  return out.join("\n");
+}
+
+function cellText(cell: CheckResult): string {
+  const label = `${MARK[cell.outcome]} ${cell.outcome === "exposed" ? "**EXPOSED**" : OUTCOME_TEXT[cell.outcome].label}`;
+  const observed = observedText(cell);
+  return observed ? `${label}<br><sub>${escapeCell(observed)}</sub>` : label;
+}
+
+/** Escapes text for a Markdown table cell: pipes, HTML, backticks and newlines. */
+export function escapeCell(text: string): string {
+  return text
+    .replace(/&/g, "&amp;")
+    .replace(/</g, "&lt;")
+    .replace(/>/g, "&gt;")
+    .replace(/\|/g, "\\|")
+    .replace(/`/g, "\\`")
+    .replace(/\r?\n/g, " ");
+}

@@ -1,0 +1,116 @@
+import { padVisible, paint, type Style } from "./ansi.js";
+import {
+  buildMatrix,
+  type CheckInfo,
+  formatDuration,
+  OUTCOME_TEXT,
+  OUTCOMES,
+  observedText,
+} from "./matrix.js";
+import type { Outcome, Report } from "./tmp-report-types.js";
+
+/** Options of {@link renderTable}. */
+export interface TableOptions {
+  /** The check catalogue (titles, seed figures, row order). */
+  checks: readonly CheckInfo[];
+  /** Colour the cells with ANSI codes. Default false. */
+  color?: boolean;
+}
+
+const STYLE: Readonly<Record<Outcome, Style[]>> = {
+  protected: ["green"],
+  exposed: ["red", "bold"],
+  unsupported: ["gray"],
+  error: ["yellow", "bold"],
+};
+
+/**
+ * Renders a report as a terminal table: rows = checks grouped env / file / at rest /
+ * lifecycle / limits / hygiene, columns = backends that ran, cells = protected / EXPOSED /
+ * unsupported / error; then the totals, a legend, and one line per backend that could not
+ * run with its reason and fix. Pure: the same report gives the same text.
+ *
+ * @example
+ * ```ts
+ * process.stdout.write(renderTable(report, { checks: catalogue, color: process.stdout.isTTY }));
+ * ```
+ */
+export function renderTable(report: Report, options: TableOptions): string {
+  const color = options.color ?? false;
+  const m = buildMatrix(report, options.checks);
+  const lines: string[] = [];
+  lines.push(
+    paint(color, `${report.tool.name} ${report.tool.version}`, "bold") +
+      ` · ${report.startedAt} · ${formatDuration(report.durationMs)}`,
+  );
+  lines.push("");
+  if (m.columns.length > 0) {
+    const idWidth = Math.max(
+      ...m.groups.flatMap((g) => [g.title.length - 2, ...g.rows.map((r) => r.check.id.length)]),
+    );
+    const figWidth = Math.max(
+      0,
+      ...m.groups.flatMap((g) => g.rows.map((r) => (r.check.figure ?? "").length)),
+    );
+    const firstWidth = 2 + idWidth + (figWidth > 0 ? 2 + figWidth : 0);
+    const label = (id: string, figure?: string) =>
+      figWidth > 0 ? `${id.padEnd(idWidth)}  ${figure ?? ""}` : id;
+    const widths = m.columns.map((c) =>
+      Math.max(c.id.length, c.engine.length, ...OUTCOMES.map((o) => OUTCOME_TEXT[o].label.length)),
+    );
+    const row = (first: string, cells: string[]) =>
+      [padVisible(first, firstWidth), ...cells.map((c, i) => padVisible(c, widths[i] ?? 0))]
+        .join("  ")
+        .trimEnd();
+    lines.push(
+      row(
+        "",
+        m.columns.map((c) => paint(color, c.id, "bold")),
+      ),
+    );
+    lines.push(
+      row(
+        "",
+        m.columns.map((c) => paint(color, c.engine, "dim")),
+      ),
+    );
+    for (const g of m.groups) {
+      lines.push(paint(color, g.title, "bold"));
+      for (const r of g.rows) {
+        const cells = r.cells.map((cell) =>
+          cell
+            ? paint(color, OUTCOME_TEXT[cell.outcome].label, ...STYLE[cell.outcome])
+            : paint(color, "-", "dim"),
+        );
+        lines.push(row(`  ${label(r.check.id, r.check.figure)}`, cells));
+      }
+    }
+    lines.push("");
+    lines.push(
+      OUTCOMES.map((o) =>
+        paint(color, `${m.totals[o]} ${OUTCOME_TEXT[o].label}`, ...STYLE[o]),
+      ).join(" · "),
+    );
+    const errored = m.groups.flatMap((g) =>
+      g.rows.flatMap((r) =>
+        r.cells.flatMap((cell, i) =>
+          cell?.outcome === "error"
+            ? [
+                `  ${m.columns[i]?.id} ${r.check.id}: ${observedText(cell) || "see the JSON report's evidence"}`,
+              ]
+            : [],
+        ),
+      ),
+    );
+    if (errored.length > 0) {
+      lines.push(paint(color, "Checks that could not finish:", "yellow", "bold"));
+      lines.push(...errored);
+    }
+  } else {
+    lines.push(paint(color, "No backend ran.", "yellow", "bold"));
+  }
+  for (const u of m.unavailable) {
+    lines.push(`${paint(color, `${u.id} not run:`, "yellow")} ${u.reason}`);
+  }
+  return `${lines.join("\n")}\n`;
+}
