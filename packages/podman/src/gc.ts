@@ -1,0 +1,181 @@
+import { existsSync } from "node:fs";
+import { mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { basename, dirname, join } from "node:path";
+import { KEYHOLE_BACKEND_LABEL, KEYHOLE_LABEL, KEYHOLE_RUN_LABEL, podmanEnv } from "@keyhole/core";
+import { LibpodClient } from "./libpod-client.js";
+import { startPodmanService } from "./podman-service.js";
+import { removeContainer } from "./podman-workload.js";
+
+/** Options of {@link podmanGc}. */
+export interface PodmanGcOptions {
+  /** Only objects of this run id (`keyhole.run` label). Default: every keyhole object. */
+  runId?: string;
+  /** List what would be removed, remove nothing. Default false. */
+  dryRun?: boolean;
+  /** Use this libpod API socket. Default: start a private `podman system service`. */
+  socketPath?: string;
+  /** The `podman` binary. Default `"podman"`. */
+  podmanPath?: string;
+  /** How long to wait for a started service, in ms. Default 30000. */
+  startTimeoutMs?: number;
+}
+
+/** One object `podmanGc` found. */
+export interface PodmanGcItem {
+  kind: "container" | "secret";
+  id: string;
+  name: string;
+  /** The `keyhole.run` label. */
+  runId: string | undefined;
+  /** The `keyhole.backend` label. */
+  backendId: string | undefined;
+  /** True when it was removed (always false in a dry run). */
+  removed: boolean;
+  /** Why removing it failed (redacted engine text). */
+  error?: string;
+}
+
+/** What `podmanGc` found and did. */
+export interface PodmanGcReport {
+  dryRun: boolean;
+  containers: PodmanGcItem[];
+  secrets: PodmanGcItem[];
+}
+
+const BACKEND = "podman";
+
+/**
+ * Finds every container and secret on the Podman engine that carries keyhole's `keyhole=true`
+ * label (optionally only one run's) and removes them, containers first. Used by `keyhole gc`
+ * after an interrupted run. Objects without keyhole's label are never touched.
+ *
+ * Podman 4.3's secret list neither returns labels nor filters by them, so each secret is
+ * inspected. A `pass` secret whose throwaway store is already gone (a killed run) cannot be
+ * removed by Podman, which deletes the encrypted file first; for stores under keyhole's own
+ * temp-dir naming, gc puts back an empty placeholder so the removal goes through.
+ *
+ * @example
+ * ```ts
+ * const report = await podmanGc({ dryRun: true });
+ * for (const c of report.containers) console.log(c.name, c.runId);
+ * ```
+ */
+export async function podmanGc(options: PodmanGcOptions = {}): Promise<PodmanGcReport> {
+  const dryRun = options.dryRun === true;
+  if (options.socketPath !== undefined) {
+    return collect(new LibpodClient(options.socketPath, BACKEND), options.runId, dryRun);
+  }
+  const dir = await mkdtemp(join(tmpdir(), "keyhole-podman-gc-"));
+  try {
+    const service = await startPodmanService({
+      backendId: BACKEND,
+      podmanPath: options.podmanPath ?? "podman",
+      socketPath: join(dir, "podman.sock"),
+      env: podmanEnv(),
+      startTimeoutMs: options.startTimeoutMs ?? 30_000,
+    });
+    try {
+      return await collect(new LibpodClient(service.socketPath, BACKEND), options.runId, dryRun);
+    } finally {
+      await service.stop();
+    }
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+}
+
+async function collect(
+  client: LibpodClient,
+  runId: string | undefined,
+  dryRun: boolean,
+): Promise<PodmanGcReport> {
+  const matches = (labels: Record<string, string> | null | undefined) =>
+    labels?.[KEYHOLE_LABEL] === "true" &&
+    (runId === undefined || labels[KEYHOLE_RUN_LABEL] === runId);
+
+  const containerList = await client.json<
+    Array<{ Id: string; Names?: string[]; Labels?: Record<string, string> | null }>
+  >("GET", "/containers/json", "list containers", {
+    query: { all: true, filters: { label: [`${KEYHOLE_LABEL}=true`] } },
+  });
+  const containers: PodmanGcItem[] = containerList
+    .filter((c) => matches(c.Labels))
+    .map((c) => item("container", c.Id, c.Names?.[0] ?? c.Id, c.Labels ?? {}));
+
+  const secretList = await client.json<Array<{ ID: string }>>(
+    "GET",
+    "/secrets/json",
+    "list secrets",
+  );
+  const secrets: PodmanGcItem[] = [];
+  const passRoots = new Map<string, string>();
+  for (const { ID } of secretList) {
+    const res = await client.request("GET", `/secrets/${ID}/json`);
+    if (res.status === 404) continue; // removed meanwhile
+    if (res.status >= 400) throw client.engineError(`inspect secret ${ID}`, res);
+    const info = JSON.parse(res.body.toString("utf8")) as {
+      Spec: {
+        Name: string;
+        Labels?: Record<string, string> | null;
+        Driver?: { Name?: string; Options?: Record<string, string> | null };
+      };
+    };
+    if (!matches(info.Spec.Labels)) continue;
+    secrets.push(item("secret", ID, info.Spec.Name, info.Spec.Labels ?? {}));
+    const root = info.Spec.Driver?.Options?.root;
+    if (info.Spec.Driver?.Name === "pass" && root) passRoots.set(ID, root);
+  }
+  if (dryRun) return { dryRun, containers, secrets };
+
+  for (const c of containers) {
+    try {
+      await removeContainer(client, BACKEND, c.id);
+      c.removed = true;
+    } catch (error) {
+      c.error = (error as Error).message;
+    }
+  }
+  for (const s of secrets) {
+    let res = await client.request("DELETE", `/secrets/${s.id}`);
+    const root = passRoots.get(s.id);
+    const placeholder = res.status >= 400 && root ? placeholderDir(root) : undefined;
+    if (root && placeholder) {
+      await mkdir(root, { recursive: true, mode: 0o700 });
+      await writeFile(join(root, `${s.id}.gpg`), "");
+      res = await client.request("DELETE", `/secrets/${s.id}`);
+      await rm(placeholder, { recursive: true, force: true });
+    }
+    if (res.status < 400 || res.status === 404) s.removed = true;
+    else s.error = client.engineError(`remove secret ${s.name}`, res).message;
+  }
+  return { dryRun, containers, secrets };
+}
+
+/**
+ * The throwaway directory to recreate for a `pass` secret's missing store, when the store
+ * was one of keyhole's (`<tmp>/keyhole-podman-<run id>/store`) and is gone; else undefined.
+ */
+function placeholderDir(root: string): string | undefined {
+  const parent = dirname(root);
+  if (basename(root) !== "store" || !/^keyhole-podman-[0-9a-f]+$/.test(basename(parent))) {
+    return undefined;
+  }
+  return existsSync(parent) ? undefined : parent;
+}
+
+function item(
+  kind: PodmanGcItem["kind"],
+  id: string,
+  name: string,
+  labels: Record<string, string>,
+): PodmanGcItem {
+  return {
+    kind,
+    id,
+    name: name.replace(/^\//, ""),
+    runId: labels[KEYHOLE_RUN_LABEL],
+    backendId: labels[KEYHOLE_BACKEND_LABEL],
+    removed: false,
+  };
+}

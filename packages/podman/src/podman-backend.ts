@@ -1,0 +1,484 @@
+import { mkdir, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import {
+  type Capabilities,
+  type CreateSecretOptions,
+  EngineError,
+  type EngineInfo,
+  InvalidInputError,
+  newRunId,
+  ownershipLabels,
+  podmanContainersConf,
+  podmanEnv,
+  ResourceTracker,
+  type RunSpec,
+  registerSecretValue,
+  type SecretBackend,
+  SecretExistsError,
+  type SecretHandle,
+  SecretNotFoundError,
+  type SecretValue,
+  UnsupportedDeliveryError,
+  validateRunSpec,
+  validateSecretName,
+  validateValue,
+  type Workload,
+} from "@keyhole/core";
+import { engineCause, engineMessage, LibpodClient } from "./libpod-client.js";
+import {
+  createThrowawayPassStore,
+  type PassStore,
+  readStoreKey,
+  stopGpgAgent,
+} from "./pass-store.js";
+import { once, startPodmanService } from "./podman-service.js";
+import { PodmanWorkload, removeContainer } from "./podman-workload.js";
+
+/**
+ * The largest value Podman 4.x stores: "secret data must be larger than 0 and less than
+ * 512000 bytes" (containers/common pkg/secrets).
+ */
+export const PODMAN_MAX_SECRET_BYTES = 511_999;
+
+/** Options shared by {@link podmanFileBackend} and {@link podmanPassBackend}. */
+export interface PodmanBackendOptions {
+  /**
+   * Use this existing libpod API socket (e.g. `/run/podman/podman.sock`) instead of starting
+   * a private `podman system service`. Default: keyhole starts its own on first use and
+   * stops it on dispose.
+   */
+  socketPath?: string;
+  /** The `podman` binary. Default `"podman"` (from `PATH`). */
+  podmanPath?: string;
+  /** The run id in labels. Default: a fresh random id. */
+  runId?: string;
+  /** How long to wait for a started service to answer, in ms. Default 30000. */
+  startTimeoutMs?: number;
+}
+
+/** Options of {@link podmanPassBackend}: a store of your own, or (default) a throwaway one. */
+export interface PodmanPassBackendOptions extends PodmanBackendOptions {
+  /** GnuPG home to encrypt with. Give it with `storeDir`. Default: a throwaway one. */
+  gpgHome?: string;
+  /** Password store directory the driver writes `<id>.gpg` files to. Default: a throwaway one. */
+  storeDir?: string;
+  /** Key id or fingerprint to encrypt to. Default: the first line of `storeDir/.gpg-id`. */
+  key?: string;
+}
+
+/** Which Podman secret driver a backend uses; internal. */
+export interface DriverSpec {
+  id: "podman-file" | "podman-pass";
+  driver: "file" | "pass";
+  encryptedAtRest: boolean;
+  store?: { gpgHome: string; storeDir: string; key?: string };
+}
+
+const SECRETS_MATCH_NAME_END = /[A-Za-z0-9]$/;
+
+/**
+ * A {@link SecretBackend} on Podman's libpod API. Everything it creates carries keyhole's
+ * ownership labels and is tracked, so `dispose()` (or Ctrl-C) removes it all.
+ */
+export class PodmanBackend implements SecretBackend {
+  readonly id: string;
+  readonly capabilities: Readonly<Capabilities>;
+  readonly engine: EngineInfo;
+  readonly runId: string;
+  readonly #driver: DriverSpec;
+  readonly #options: PodmanBackendOptions;
+  readonly #socketPath: string;
+  readonly #workDir: string;
+  readonly #tracker: ResourceTracker;
+  readonly #secrets = new Map<string, SecretHandle>();
+  readonly #workloads = new Set<PodmanWorkload>();
+  #setup: Promise<{ client: LibpodClient; store?: PassStore }> | undefined;
+  #disposed = false;
+  #workloadCount = 0;
+  readonly dispose: () => Promise<void>;
+
+  constructor(driver: DriverSpec, options: PodmanBackendOptions = {}) {
+    this.id = driver.id;
+    this.#driver = driver;
+    this.#options = options;
+    this.runId = options.runId ?? newRunId();
+    this.#workDir = join(tmpdir(), `keyhole-podman-${this.runId}`);
+    this.#socketPath = options.socketPath ?? join(this.#workDir, "podman.sock");
+    this.#tracker = new ResourceTracker(this.id);
+    this.capabilities = Object.freeze({
+      envDelivery: true,
+      fileDelivery: true,
+      fileOwnership: true,
+      fileMode: true,
+      scrubAfterUse: true,
+      targetOutsideSecretsDir: true,
+      capDrop: true,
+      engineSecretStore: true,
+      encryptedAtRest: driver.encryptedAtRest,
+      // Podman 4.3 has neither `podman secret create --replace` nor an update endpoint.
+      replaceInPlace: false,
+      maxValueBytes: PODMAN_MAX_SECRET_BYTES,
+      binarySafe: true,
+    });
+    const conf = podmanContainersConf();
+    this.engine = Object.freeze({
+      kind: "podman" as const,
+      name: "podman",
+      endpoint: `unix://${this.#socketPath}`,
+      env: Object.freeze<Record<string, string>>(conf ? { CONTAINERS_CONF: conf } : {}),
+    });
+    this.dispose = once(async () => {
+      this.#disposed = true;
+      await this.#tracker.disposeAll();
+    });
+  }
+
+  async ready(): Promise<{ version: string }> {
+    const { client } = await this.#ensureSetup();
+    const info = await client.json<{ Version?: string; Components?: Array<{ Version?: string }> }>(
+      "GET",
+      "/version",
+      "report its version",
+    );
+    return { version: info.Version ?? info.Components?.[0]?.Version ?? "unknown" };
+  }
+
+  async createSecret(
+    name: string,
+    value: SecretValue,
+    options: CreateSecretOptions = {},
+  ): Promise<SecretHandle> {
+    const id = this.id;
+    validateSecretName(id, name);
+    if (!SECRETS_MATCH_NAME_END.test(name)) {
+      // containers/common pkg/secrets: "the start and end character must be [a-zA-Z0-9]".
+      throw new InvalidInputError(
+        id,
+        `The secret name ${JSON.stringify(name)} ends with ${JSON.stringify(name.slice(-1))}; Podman needs the last character to be a letter or digit. Use e.g. ${JSON.stringify(`${name.replace(/[^A-Za-z0-9]+$/, "")}1`)}.`,
+      );
+    }
+    const bytes = validateValue(id, value, this.capabilities.maxValueBytes);
+    const labels = ownershipLabels(id, this.runId, validateLabels(id, options.labels));
+    this.#assertOpen();
+    if ([...this.#secrets.values()].some((s) => s.name === name)) {
+      throw new SecretExistsError(
+        id,
+        `This backend already created a secret named ${JSON.stringify(name)}. Remove it first, or use another name.`,
+      );
+    }
+    registerSecretValue(bytes);
+    const { client, store } = await this.#ensureSetup();
+    const res = await client.request("POST", "/secrets/create", {
+      query: {
+        name,
+        driver: this.#driver.driver,
+        // Must be JSON: Podman 4.3 silently drops driver options it cannot decode.
+        driveropts: store
+          ? { root: store.storeDir, key: store.key, gpghomedir: store.gpgHome }
+          : undefined,
+        labels,
+      },
+      body: { bytes },
+    });
+    if (res.status >= 400) {
+      if (engineCause(res) === "secret name in use") {
+        throw new SecretExistsError(
+          id,
+          `Podman already has a secret named ${JSON.stringify(name)}. Remove it (\`podman secret rm ${name}\`) or use another name.`,
+        );
+      }
+      throw client.engineError(`create the secret ${JSON.stringify(name)}`, res);
+    }
+    const secretId = (JSON.parse(res.body.toString("utf8")) as { ID: string }).ID;
+    const handle: SecretHandle = Object.freeze({
+      name,
+      id: secretId,
+      backendId: id,
+      labels: Object.freeze(labels),
+      size: bytes.length,
+      envSafe: !bytes.includes(0),
+    });
+    this.#secrets.set(secretId, handle);
+    this.#tracker.add(`secret:${secretId}`, async () => {
+      await this.#deleteSecret(client, handle, false);
+    });
+    return handle;
+  }
+
+  async replaceSecret(secret: SecretHandle, _value: SecretValue): Promise<SecretHandle> {
+    throw new UnsupportedDeliveryError(
+      this.id,
+      `Podman 4.3 cannot replace the secret ${JSON.stringify(secret?.name)} in place (no \`podman secret create --replace\`). Remove it and create it again; running containers keep their copy.`,
+    );
+  }
+
+  async removeSecret(secret: SecretHandle): Promise<void> {
+    const handle = this.#ownHandle(secret);
+    this.#assertOpen();
+    const { client } = await this.#ensureSetup();
+    await this.#deleteSecret(client, handle, true);
+  }
+
+  async listSecrets(): Promise<SecretHandle[]> {
+    if (this.#secrets.size === 0 || this.#disposed) return [];
+    const { client } = await this.#ensureSetup();
+    const all = await client.json<Array<{ ID: string }>>("GET", "/secrets/json", "list secrets");
+    const present = new Set(all.map((s) => s.ID));
+    return [...this.#secrets.values()].filter((s) => present.has(s.id));
+  }
+
+  async run(spec: RunSpec): Promise<Workload> {
+    const id = this.id;
+    const normalized = validateRunSpec(id, this.capabilities, spec);
+    const seen = new Set<string>();
+    for (const f of normalized.files) {
+      if (seen.has(f.secret.id)) {
+        // Podman 4.3 keeps one copy per secret per container (userdata/secrets/<name>); a
+        // second mount of it shares that inode, so the last uid/gid/mode would win for both.
+        throw new UnsupportedDeliveryError(
+          id,
+          `The secret ${JSON.stringify(f.secret.name)} is delivered as a file twice in one run; Podman would give both files one owner and mode. Create a second secret for the second file.`,
+        );
+      }
+      seen.add(f.secret.id);
+    }
+    for (const d of [...normalized.files, ...normalized.env]) {
+      if (!this.#secrets.has(d.secret.id)) {
+        throw new SecretNotFoundError(
+          id,
+          `The secret ${JSON.stringify(d.secret.name)} was removed (or not created by this backend instance). Create it again with createSecret().`,
+        );
+      }
+    }
+    this.#assertOpen();
+    const { client } = await this.#ensureSetup();
+    const s = normalized.spec;
+    const files = normalized.files.map((f) => ({
+      ...f,
+      // Podman turns a missing Mode into 0000, so the default 0444 is sent explicitly; a
+      // scrubbable file gets the owner's write bit. The file is a per-container copy, so
+      // writing it never touches the engine's store.
+      mode: (f.mode ?? (f.scrub ? 0o644 : 0o444)) | (f.scrub ? 0o200 : 0),
+    }));
+    const body = {
+      name: `keyhole-${this.runId}-${++this.#workloadCount}`,
+      image: s.image,
+      ...(s.command ? { command: s.command } : {}),
+      ...(s.user ? { user: s.user } : {}),
+      env: s.env ?? {},
+      labels: ownershipLabels(id, this.runId, validateLabels(id, s.labels)),
+      netns: { nsmode: "none" },
+      stop_timeout: 0,
+      cap_drop: capNames(s.capDrop),
+      cap_add: capNames(s.capAdd),
+      secrets: files.map((f) => ({
+        Source: f.secret.id,
+        Target: f.target,
+        UID: f.uid ?? 0,
+        GID: f.gid ?? 0,
+        Mode: f.mode,
+      })),
+      secret_env: Object.fromEntries(normalized.env.map((e) => [e.name, e.secret.id])),
+    };
+    const created = await client.request("POST", "/containers/create", { body: { json: body } });
+    if (created.status >= 400) {
+      const message = engineMessage(created);
+      if (/image not known|no such image/i.test(message)) {
+        throw new EngineError(
+          id,
+          `The image ${JSON.stringify(s.image)} is not in Podman's local storage, and keyhole never pulls. Build the probe image with \`await ensureProbeImage("podman")\` from @keyhole/probe (or run \`node scripts/setup.mjs\`), or load your image with \`podman load\`.`,
+        );
+      }
+      throw client.engineError("create the workload container", created);
+    }
+    const containerId = (JSON.parse(created.body.toString("utf8")) as { Id: string }).Id;
+    const key = `container:${containerId}`;
+    this.#tracker.add(key, () => removeContainer(client, id, containerId));
+    try {
+      const started = await client.request("POST", `/containers/${containerId}/start`);
+      if (started.status >= 400) throw client.engineError("start the workload container", started);
+      await this.#waitRunning(client, containerId);
+    } catch (error) {
+      await removeContainer(client, id, containerId).then(
+        () => this.#tracker.forget(key),
+        () => {},
+      );
+      throw error;
+    }
+    const workload = new PodmanWorkload({
+      backendId: id,
+      client,
+      containerId,
+      user: s.user,
+      files,
+      onRemoved: () => {
+        this.#tracker.forget(key);
+        this.#workloads.delete(workload);
+      },
+    });
+    this.#workloads.add(workload);
+    return workload;
+  }
+
+  async [Symbol.asyncDispose](): Promise<void> {
+    await this.dispose();
+  }
+
+  async #waitRunning(client: LibpodClient, containerId: string): Promise<void> {
+    for (let attempt = 0; attempt < 100; attempt++) {
+      const info = await client.json<{
+        State: { Running: boolean; Status: string; ExitCode: number; Error?: string };
+      }>("GET", `/containers/${containerId}/json`, "inspect the workload container");
+      if (info.State.Running) return;
+      if (info.State.Status === "exited" || info.State.Status === "stopped") {
+        throw new EngineError(
+          this.id,
+          `The workload exited right after start (exit code ${info.State.ExitCode}${info.State.Error ? `: ${info.State.Error}` : ""}). Give it a command that keeps running, e.g. ["sleep", "3600"].`,
+        );
+      }
+      await new Promise((r) => setTimeout(r, 20));
+    }
+    throw new EngineError(
+      this.id,
+      `The workload container ${containerId.slice(0, 12)} did not reach "running". Check \`podman logs ${containerId.slice(0, 12)}\`.`,
+    );
+  }
+
+  async #deleteSecret(client: LibpodClient, handle: SecretHandle, strict: boolean): Promise<void> {
+    const res = await client.request("DELETE", `/secrets/${handle.id}`);
+    if (res.status === 404 && strict) {
+      this.#secrets.delete(handle.id);
+      this.#tracker.forget(`secret:${handle.id}`);
+      throw new SecretNotFoundError(
+        this.id,
+        `Podman has no secret ${JSON.stringify(handle.name)} (id ${handle.id}); it was already removed.`,
+      );
+    }
+    if (res.status >= 400 && res.status !== 404) {
+      throw client.engineError(`remove the secret ${JSON.stringify(handle.name)}`, res);
+    }
+    this.#secrets.delete(handle.id);
+    this.#tracker.forget(`secret:${handle.id}`);
+  }
+
+  #ownHandle(secret: unknown): SecretHandle {
+    const h = secret as Partial<SecretHandle> | undefined;
+    if (typeof h !== "object" || h === null || typeof h.id !== "string") {
+      throw new InvalidInputError(this.id, "Pass a secret handle returned by createSecret().");
+    }
+    if (h.backendId !== this.id) {
+      throw new InvalidInputError(
+        this.id,
+        `The secret ${JSON.stringify(h.name)} was created by backend ${JSON.stringify(h.backendId)}, not this one. Remove it with that backend.`,
+      );
+    }
+    return h as SecretHandle;
+  }
+
+  #assertOpen(): void {
+    if (this.#disposed) {
+      throw new EngineError(this.id, "This backend was disposed. Create a new one.");
+    }
+  }
+
+  #ensureSetup(): Promise<{ client: LibpodClient; store?: PassStore }> {
+    this.#setup ??= this.#doSetup().catch((error: unknown) => {
+      this.#setup = undefined;
+      throw error;
+    });
+    return this.#setup;
+  }
+
+  async #doSetup(): Promise<{ client: LibpodClient; store?: PassStore }> {
+    const ownsService = this.#options.socketPath === undefined;
+    const given = this.#driver.store;
+    const needsDir = ownsService || (this.#driver.driver === "pass" && !given);
+    const removeWorkDir = async () => {
+      await stopGpgAgent(join(this.#workDir, "gnupg"));
+      await rm(this.#workDir, { recursive: true, force: true });
+    };
+    if (needsDir) {
+      // Not recursive: an existing directory of this name is not ours, so fail rather than use it.
+      await mkdir(this.#workDir, { mode: 0o700 });
+      this.#tracker.add("workdir", removeWorkDir);
+    }
+    try {
+      return await this.#startApi(ownsService, given);
+    } catch (error) {
+      // Leave nothing of a failed setup behind, so a later call can start over.
+      if (needsDir) {
+        await removeWorkDir();
+        this.#tracker.forget("workdir");
+      }
+      throw error;
+    }
+  }
+
+  async #startApi(
+    ownsService: boolean,
+    given: DriverSpec["store"],
+  ): Promise<{ client: LibpodClient; store?: PassStore }> {
+    let store: PassStore | undefined;
+    if (this.#driver.driver === "pass") {
+      if (given) {
+        const key = given.key ?? (await readStoreKey(given.storeDir));
+        if (!key) {
+          throw new InvalidInputError(
+            this.id,
+            `No key to encrypt with: pass \`key\`, or initialise the store with \`pass init <key>\` so ${given.storeDir}/.gpg-id exists.`,
+          );
+        }
+        store = { gpgHome: given.gpgHome, storeDir: given.storeDir, key };
+      } else {
+        store = await createThrowawayPassStore(this.id, this.#workDir, this.runId);
+      }
+    }
+    const client = new LibpodClient(this.#socketPath, this.id);
+    if (ownsService) {
+      const service = await startPodmanService({
+        backendId: this.id,
+        podmanPath: this.#options.podmanPath ?? "podman",
+        socketPath: this.#socketPath,
+        // The pass driver runs gpg inside this service process; the driver options name the
+        // throwaway store too, but the environment keeps any gpg helper away from ~/.gnupg.
+        env: store
+          ? podmanEnv({
+              ...process.env,
+              GNUPGHOME: store.gpgHome,
+              PASSWORD_STORE_DIR: store.storeDir,
+            })
+          : podmanEnv(),
+        startTimeoutMs: this.#options.startTimeoutMs ?? 30_000,
+      });
+      this.#tracker.add("service", service.stop);
+    } else {
+      const ping = await client.request("GET", "/_ping");
+      if (ping.status !== 200) throw client.engineError("answer _ping", ping);
+    }
+    return store ? { client, store } : { client };
+  }
+}
+
+function capNames(caps: readonly string[] | undefined): string[] {
+  return (caps ?? []).map((c) => {
+    const upper = c.toUpperCase();
+    return upper.startsWith("CAP_") ? upper : `CAP_${upper}`;
+  });
+}
+
+function validateLabels(backendId: string, labels: unknown): Record<string, string> {
+  if (labels === undefined) return {};
+  if (
+    typeof labels !== "object" ||
+    labels === null ||
+    Array.isArray(labels) ||
+    Object.entries(labels).some(([k, v]) => k === "" || typeof v !== "string")
+  ) {
+    throw new InvalidInputError(
+      backendId,
+      'labels must be an object of non-empty names to string values, e.g. { team: "ci" }.',
+    );
+  }
+  return labels as Record<string, string>;
+}

@@ -1,0 +1,140 @@
+import { type ChildProcess, spawn } from "node:child_process";
+import { existsSync } from "node:fs";
+import { setTimeout as sleep } from "node:timers/promises";
+import { EngineUnavailableError } from "@keyhole/core";
+import { LibpodClient, PODMAN_FIX } from "./libpod-client.js";
+
+/** Options of {@link startPodmanService}. */
+export interface PodmanServiceOptions {
+  /** Backend id for error messages. */
+  backendId: string;
+  /** The `podman` binary. */
+  podmanPath: string;
+  /** Where the API socket is created; its directory must exist. */
+  socketPath: string;
+  /** Environment of the service (`podmanEnv()`, plus GnuPG variables for the pass driver). */
+  env: NodeJS.ProcessEnv;
+  /** How long to wait for the socket to answer. */
+  startTimeoutMs: number;
+}
+
+/** A `podman system service` child keyhole started. */
+export interface PodmanService {
+  readonly socketPath: string;
+  readonly pid: number;
+  /** Stops the service (SIGTERM, then SIGKILL after 5 s). Safe to call twice. */
+  stop(): Promise<void>;
+}
+
+const live = new Set<ChildProcess>();
+let exitHookInstalled = false;
+
+/**
+ * Starts `podman system service --time=0 unix://<socketPath>` and waits (bounded) until the
+ * API answers `_ping`.
+ *
+ * The child gets its own process group: a Ctrl-C in a terminal signals the whole foreground
+ * group, and keyhole's cleanup still needs this service to remove containers and secrets
+ * after the signal. A synchronous `exit` hook kills it if the process ends without disposing.
+ */
+export async function startPodmanService(options: PodmanServiceOptions): Promise<PodmanService> {
+  const { backendId, podmanPath, socketPath } = options;
+  const child = spawn(podmanPath, ["system", "service", "--time=0", `unix://${socketPath}`], {
+    env: options.env,
+    stdio: ["ignore", "ignore", "pipe"],
+    detached: true,
+  });
+  let stderr = "";
+  child.stderr?.setEncoding("utf8");
+  child.stderr?.on("data", (chunk: string) => {
+    stderr = (stderr + chunk).slice(-2000);
+  });
+  let exited: { code: number | null; signal: NodeJS.Signals | null } | undefined;
+  let spawnError: NodeJS.ErrnoException | undefined;
+  child.on("error", (e) => {
+    spawnError = e;
+  });
+  const exitPromise = new Promise<void>((resolve) => {
+    child.on("exit", (code, signal) => {
+      exited = { code, signal };
+      live.delete(child);
+      resolve();
+    });
+    // An ENOENT spawn error never emits "exit".
+    child.on("error", () => resolve());
+  });
+  child.unref();
+  live.add(child);
+  installExitHook();
+
+  const stop = once(async () => {
+    if (exited || spawnError) return;
+    child.kill("SIGTERM");
+    const timer = setTimeout(() => child.kill("SIGKILL"), 5000);
+    await exitPromise;
+    clearTimeout(timer);
+  });
+
+  const client = new LibpodClient(socketPath, backendId);
+  const deadline = Date.now() + options.startTimeoutMs;
+  for (;;) {
+    if (spawnError) {
+      live.delete(child);
+      throw new EngineUnavailableError(
+        backendId,
+        spawnError.code === "ENOENT"
+          ? `Podman is not installed: "${podmanPath}" was not found.`
+          : `Podman could not be started (${spawnError.message}).`,
+        PODMAN_FIX,
+        { cause: spawnError },
+      );
+    }
+    if (exited) {
+      throw new EngineUnavailableError(
+        backendId,
+        `The Podman API service exited right after start (${exited.signal ?? `exit code ${exited.code}`}): ${lastLines(stderr)}.`,
+        PODMAN_FIX,
+      );
+    }
+    if (existsSync(socketPath)) {
+      try {
+        const res = await client.request("GET", "/_ping");
+        if (res.status === 200) break;
+      } catch {
+        // Socket file exists but is not accepting yet.
+      }
+    }
+    if (Date.now() > deadline) {
+      await stop();
+      throw new EngineUnavailableError(
+        backendId,
+        `The Podman API service did not answer on unix://${socketPath} within ${options.startTimeoutMs} ms: ${lastLines(stderr) || "no output"}.`,
+        PODMAN_FIX,
+      );
+    }
+    await sleep(50);
+  }
+  if (!child.pid) throw new Error("unreachable: a started service has a pid");
+  return { socketPath, pid: child.pid, stop };
+}
+
+function installExitHook(): void {
+  if (exitHookInstalled) return;
+  exitHookInstalled = true;
+  process.on("exit", () => {
+    for (const child of live) child.kill("SIGTERM");
+  });
+}
+
+function lastLines(text: string): string {
+  return text.trim().split("\n").slice(-3).join(" | ");
+}
+
+/** Wraps an async function so that it runs once; later calls share the first promise. */
+export function once<T>(fn: () => Promise<T>): () => Promise<T> {
+  let p: Promise<T> | undefined;
+  return () => {
+    p ??= fn();
+    return p;
+  };
+}
