@@ -1,6 +1,10 @@
-import { execFileSync } from "node:child_process";
+import { execFile, execFileSync } from "node:child_process";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { promisify } from "node:util";
 import { isKeyholeError, podmanEnv } from "@keyhole/core";
-import { describe, expect, it } from "vitest";
+import { afterAll, describe, expect, it } from "vitest";
 import { ensureProbeImage, ensureProbeImageInfo, type ProbeEngine } from "./ensure-probe-image.js";
 import { buildProbeArchive } from "./probe-archive.js";
 
@@ -28,6 +32,8 @@ describe("buildProbeArchive", () => {
 
 describe.each(["podman", "docker"] as const)("ensureProbeImage(%s)", (engine) => {
   it("loads the image with the users, homes and applets the probes need", async () => {
+    // Concurrent callers in one process share one load.
+    expect(ensureProbeImageInfo(engine)).toBe(ensureProbeImageInfo(engine));
     const [first, second] = await Promise.all([ensureProbeImage(engine), ensureProbeImage(engine)]);
     expect(second).toBe(first);
     expect(first).toBe(buildProbeArchive().reference);
@@ -63,6 +69,42 @@ describe.each(["podman", "docker"] as const)("ensureProbeImage(%s)", (engine) =>
   it("has the same id the archive promises, so the tag is content-derived", async () => {
     const info = await ensureProbeImageInfo(engine);
     expect(info.id).toBe(buildProbeArchive().id);
+  });
+});
+
+describe("loading from scratch (throwaway Podman storage; the shared store is never touched)", () => {
+  const dir = mkdtempSync(join(tmpdir(), "keyhole-probe-store-"));
+  // Own root, runroot and libpod tmpdir; vfs makes no overlay mounts, so removing the
+  // directory afterwards removes everything.
+  const storage = (name: string) => [
+    ...["--root", join(dir, name, "root"), "--runroot", join(dir, name, "run")],
+    ...["--tmpdir", join(dir, name, "tmp"), "--storage-driver", "vfs"],
+  ];
+  afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+  it("gives the same tag and image id in two fresh stores", async () => {
+    const built = buildProbeArchive();
+    const a = await ensureProbeImageInfo("podman", { globalArgs: storage("a") });
+    const b = await ensureProbeImageInfo("podman", { globalArgs: storage("b") });
+    expect(a).toEqual({ engine: "podman", reference: built.reference, id: built.id });
+    expect(b).toEqual(a);
+  });
+
+  it("survives two processes loading the same archive into one store at once", async () => {
+    const built = buildProbeArchive();
+    const file = join(dir, "probe.tar");
+    writeFileSync(file, built.archive);
+    const load = () =>
+      promisify(execFile)("podman", [...storage("c"), "load", "-q", "-i", file], {
+        env: podmanEnv(),
+      });
+    await Promise.all([load(), load()]);
+    const id = execFileSync(
+      "podman",
+      [...storage("c"), "image", "inspect", "--format", "{{.Id}}", built.reference],
+      { env: podmanEnv(), encoding: "utf8" },
+    );
+    expect(`sha256:${id.trim()}`).toBe(built.id);
   });
 });
 

@@ -15,6 +15,12 @@ export interface EnsureProbeImageOptions {
    * (Debian's client, matching its dockerd), else `docker` from `PATH`.
    */
   binary?: string;
+  /**
+   * Global arguments put before every engine subcommand, e.g. `["-H", "unix:///other.sock"]`
+   * for another Docker daemon or `["--root", dir, "--runroot", dir2]` for other Podman storage.
+   * Default none.
+   */
+  globalArgs?: readonly string[];
   /** Path of a statically linked busybox. Default `/bin/busybox` (Debian's `busybox-static`). */
   busybox?: string;
   /**
@@ -71,7 +77,13 @@ export function ensureProbeImageInfo(
   options: EnsureProbeImageOptions = {},
 ): Promise<ProbeImage> {
   const binary = options.binary ?? defaultBinary(engine);
-  const key = JSON.stringify([engine, binary, options.busybox ?? "", options.env ? "env" : ""]);
+  const key = JSON.stringify([
+    engine,
+    binary,
+    options.globalArgs ?? [],
+    options.busybox ?? "",
+    options.env ? "env" : "",
+  ]);
   let pending = inFlight.get(key);
   if (!pending) {
     pending = load(engine, binary, options);
@@ -90,7 +102,8 @@ async function load(
   const built = archiveFor(options.busybox);
   const env = options.env ?? (engine === "podman" ? podmanEnv() : process.env);
   const fix = installFix(engine);
-  const run = (args: string[]) => runEngineCommand(engine, binary, args, env, fix);
+  const global = options.globalArgs ?? [];
+  const run = (args: string[]) => runEngineCommand(engine, binary, [...global, ...args], env, fix);
   const image: ProbeImage = { engine, reference: built.reference, id: built.id };
 
   if ((await inspectId(engine, run)) === built.id) return image;
