@@ -19,8 +19,10 @@ import {
   dockerClient,
   dockerHost,
   initSwarm,
+  runningDockerdPid,
   startDockerd,
   swarmState,
+  waitForDaemon,
 } from "./lib/docker.mjs";
 import { isRoot, run, tail } from "./lib/exec.mjs";
 import { ensurePodmanConfig, podmanVersion } from "./lib/podman.mjs";
@@ -67,27 +69,7 @@ export async function provision({ log = (step, text) => say(TOOL, step, text) } 
   log("podman", `${version}; ${podman.detail}`);
   changed ||= podman.changed;
 
-  const host = dockerHost();
-  const daemon = daemonVersion();
-  if (daemon.version) {
-    log("dockerd", `already answering on ${host} (Docker ${daemon.version}); not started`);
-  } else {
-    const can = canStartDaemon(host);
-    if (!can.ok)
-      throw new SetupError(
-        `no Docker daemon answers on ${host} (${daemon.error}); ${can.why}`,
-        `sudo ${PROVISION}`,
-      );
-    const logFile = join(keyholeStateDir(), "dockerd.log");
-    log("dockerd", `not answering on ${host}; starting /usr/sbin/dockerd (log: ${logFile})`);
-    try {
-      const pid = await startDockerd({ log: logFile });
-      log("dockerd", `started (pid ${pid}), Docker ${daemonVersion().version} answers on ${host}`);
-    } catch (error) {
-      throw new SetupError(`dockerd did not come up: ${error.message}`, `cat ${logFile}`);
-    }
-    changed = true;
-  }
+  changed = (await ensureDockerd(log)) || changed;
 
   const swarm = swarmState();
   if (swarm === "active") {
@@ -113,6 +95,51 @@ export async function provision({ log = (step, text) => say(TOOL, step, text) } 
     changed ? "provisioned (see lines above)" : "nothing changed; everything was already in place",
   );
   return changed;
+}
+
+/** Finds, waits for or starts dockerd; returns true when it started one. */
+async function ensureDockerd(log) {
+  const host = dockerHost();
+  const daemon = daemonVersion();
+  if (daemon.version) {
+    log("dockerd", `already answering on ${host} (Docker ${daemon.version}); not started`);
+    return false;
+  }
+  // An init script (apt's postinst, when policy-rc.d allows it) may have just started one.
+  const pid = host === "unix:///var/run/docker.sock" ? runningDockerdPid() : undefined;
+  if (pid) {
+    log("dockerd", `pid ${pid} runs but does not answer yet; waiting up to 60 s`);
+    if (await waitForDaemon()) {
+      log(
+        "dockerd",
+        `pid ${pid} answers on ${host} (Docker ${daemonVersion().version}); not started`,
+      );
+      return false;
+    }
+    throw new SetupError(
+      `dockerd (pid ${pid}) runs but does not answer on ${host} after 60 s; see /var/log/docker.log`,
+      `kill ${pid} && sudo ${PROVISION}`,
+    );
+  }
+  const can = canStartDaemon(host);
+  if (!can.ok) {
+    throw new SetupError(
+      `no Docker daemon answers on ${host} (${daemon.error}); ${can.why}`,
+      `sudo ${PROVISION}`,
+    );
+  }
+  const logFile = join(keyholeStateDir(), "dockerd.log");
+  log("dockerd", `not answering on ${host}; starting /usr/sbin/dockerd (log: ${logFile})`);
+  try {
+    const started = await startDockerd({ log: logFile });
+    log(
+      "dockerd",
+      `started (pid ${started}); Docker ${daemonVersion().version} answers on ${host}`,
+    );
+    return true;
+  } catch (error) {
+    throw new SetupError(`dockerd did not come up: ${error.message}`, `cat ${logFile}`);
+  }
 }
 
 /**

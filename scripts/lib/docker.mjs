@@ -41,7 +41,8 @@ export async function startDockerd({
   let exited;
   let child;
   try {
-    child = spawn(binary, args, { detached: true, stdio: ["ignore", fd, fd] });
+    // cwd "/": a long-lived daemon must not pin the checkout it was started from.
+    child = spawn(binary, args, { cwd: "/", detached: true, stdio: ["ignore", fd, fd] });
   } finally {
     closeSync(fd);
   }
@@ -66,6 +67,34 @@ export async function startDockerd({
     lines = tail(readFileSync(log, "utf8"), 8);
   } catch {}
   throw new Error(`${why}; see ${log}\n${lines}`);
+}
+
+/**
+ * The pid of a dockerd that is already running for the default socket (from
+ * /var/run/docker.pid), e.g. one an init script started during `apt-get install docker.io`
+ * that does not answer yet; undefined when there is none.
+ */
+export function runningDockerdPid(pidfile = "/var/run/docker.pid") {
+  try {
+    const pid = Number(readFileSync(pidfile, "utf8").trim());
+    const comm = readFileSync(`/proc/${pid}/comm`, "utf8").trim();
+    return comm === "dockerd" ? pid : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** Polls `answers()` every 250 ms for at most `timeoutMs`; true once it answered. */
+export async function waitForDaemon({
+  timeoutMs = 60_000,
+  answers = () => daemonVersion().version !== undefined,
+} = {}) {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    if (answers()) return true;
+    await new Promise((r) => setTimeout(r, 250));
+  }
+  return false;
 }
 
 /** Swarm state of the local node: inactive | pending | active | error | locked, or undefined. */
