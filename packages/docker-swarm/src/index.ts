@@ -1,0 +1,9 @@
+export { START_DOCKERD_FIX, SWARM_INIT_FIX } from "./engine-errors.js";
+export { type SwarmGcItem, type SwarmGcOptions, type SwarmGcResult, swarmGc } from "./gc.js";
+export { DEFAULT_DOCKER_SOCKET, type DockerSocket, resolveDockerSocket } from "./socket.js";
+export {
+  DOCKER_SWARM_BACKEND_ID,
+  DOCKER_SWARM_CAPABILITIES,
+  type DockerSwarmOptions,
+  dockerSwarmBackend,
+} from "./swarm-backend.js";

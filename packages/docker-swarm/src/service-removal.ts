@@ -1,0 +1,51 @@
+import { EngineError } from "@keyhole/core";
+import type Dockerode from "dockerode";
+import { engineStatus, toKeyholeError } from "./engine-errors.js";
+
+/** Options of {@link removeService}. */
+export interface RemoveServiceOptions {
+  backendId: string;
+  endpoint: string;
+  /** Give up waiting for the task's container after this many milliseconds. */
+  timeoutMs: number;
+}
+
+/**
+ * Removes a Swarm service (a missing one is fine) and waits until the engine has removed its
+ * task containers too: `DELETE /services/{id}` returns at once, while the agent stops and
+ * removes the container a moment later. Bounded by `timeoutMs`.
+ */
+export async function removeService(
+  docker: Dockerode,
+  serviceId: string,
+  options: RemoveServiceOptions,
+): Promise<void> {
+  const { backendId, endpoint, timeoutMs } = options;
+  try {
+    await docker.getService(serviceId).remove();
+  } catch (error) {
+    if (engineStatus(error) !== 404) {
+      throw toKeyholeError(backendId, endpoint, `remove the service ${serviceId}`, error);
+    }
+  }
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    let left: unknown[];
+    try {
+      left = await docker.listContainers({
+        all: true,
+        filters: { label: [`com.docker.swarm.service.id=${serviceId}`] },
+      });
+    } catch (error) {
+      throw toKeyholeError(backendId, endpoint, "list the service's containers", error);
+    }
+    if (left.length === 0) return;
+    if (Date.now() >= deadline) {
+      throw new EngineError(
+        backendId,
+        `The service ${serviceId} was removed, but its container is still there after ${Math.round(timeoutMs / 1000)} s. Check \`docker ps -a --filter label=com.docker.swarm.service.id=${serviceId}\`, then run \`keyhole gc\`.`,
+      );
+    }
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}

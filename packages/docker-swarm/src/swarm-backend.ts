@@ -1,0 +1,358 @@
+import {
+  type Capabilities,
+  type CreateSecretOptions,
+  type EngineInfo,
+  EngineUnavailableError,
+  InvalidInputError,
+  KEYHOLE_BACKEND_LABEL,
+  KEYHOLE_RUN_LABEL,
+  newRunId,
+  ownershipLabels,
+  ResourceTracker,
+  type RunSpec,
+  registerSecretValue,
+  type SecretBackend,
+  type SecretHandle,
+  type SecretValue,
+  UnsupportedDeliveryError,
+  validateRunSpec,
+  validateSecretName,
+  validateValue,
+  type Workload,
+} from "@keyhole/core";
+import Dockerode from "dockerode";
+import {
+  engineStatus,
+  START_DOCKERD_FIX,
+  SWARM_INIT_FIX,
+  secretCreateError,
+  secretMissingError,
+  toKeyholeError,
+} from "./engine-errors.js";
+import { removeService } from "./service-removal.js";
+import { buildServiceSpec } from "./service-spec.js";
+import { resolveDockerSocket } from "./socket.js";
+import { SwarmWorkload } from "./swarm-workload.js";
+import { waitForRunningTask } from "./task-wait.js";
+
+/** The id of this backend, in labels, errors and reports. */
+export const DOCKER_SWARM_BACKEND_ID = "docker-swarm";
+
+/**
+ * What Docker Swarm secrets can do, measured on Docker 20.10.24:
+ * - no env delivery (Swarm has no way to put a secret into the environment);
+ * - files with uid/gid/mode, on a read-only tmpfs (so they cannot be scrubbed);
+ * - absolute targets outside `/run/secrets` are mounted where asked (e.g. `/etc/app/token`);
+ * - secrets are immutable (no replace in place); values of 1…511 999 bytes (512 000 is refused:
+ *   "secret data must be larger than 0 and less than 512000 bytes");
+ * - the raft store on the manager is encrypted (the value is not found in plaintext or base64
+ *   under /var/lib/docker); a running task's copy is plaintext on a host tmpfs.
+ */
+export const DOCKER_SWARM_CAPABILITIES: Readonly<Capabilities> = Object.freeze({
+  envDelivery: false,
+  fileDelivery: true,
+  fileOwnership: true,
+  fileMode: true,
+  scrubAfterUse: false,
+  targetOutsideSecretsDir: true,
+  capDrop: true,
+  engineSecretStore: true,
+  encryptedAtRest: true,
+  replaceInPlace: false,
+  maxValueBytes: 511_999,
+  binarySafe: true,
+});
+
+/** Options of {@link dockerSwarmBackend}. */
+export interface DockerSwarmOptions {
+  /** The Docker Engine API socket. Default: `DOCKER_HOST` (`unix://` only), else `/var/run/docker.sock`. */
+  socketPath?: string;
+  /** Extra labels on every secret and service; keyhole's ownership labels always win. */
+  labels?: Record<string, string>;
+  /** The run id in this instance's labels. Default: a fresh random id. */
+  runId?: string;
+  /** How long `run` waits for the task to be running. Default 60 000 ms. */
+  startTimeoutMs?: number;
+  /** How long `stop`/`dispose` wait for a removed service's container to go. Default 30 000 ms. */
+  stopTimeoutMs?: number;
+}
+
+interface SecretInfo {
+  ID: string;
+  Spec?: { Name?: string; Labels?: Record<string, string> };
+}
+
+/**
+ * Creates a backend that delivers Docker Swarm secrets as files into one-task Swarm services,
+ * through the Docker Engine API. The Docker engine must be a swarm manager
+ * (`docker swarm init --advertise-addr 127.0.0.1`); call `ready()` to check.
+ *
+ * @example
+ * ```ts
+ * await using backend = dockerSwarmBackend();
+ * await backend.ready();
+ * const token = await backend.createSecret("runner-token", "s3cr3t");
+ * const w = await backend.run({
+ *   image: await ensureProbeImage("docker"),
+ *   command: ["sleep", "300"],
+ *   secrets: [{ secret: token, as: "file", uid: 2000, gid: 2000, mode: 0o400 }],
+ * });
+ * await w.exec(["cat", "/run/secrets/runner-token"], { user: "2000" });
+ * ```
+ */
+export function dockerSwarmBackend(options: DockerSwarmOptions = {}): SecretBackend {
+  return new DockerSwarmBackend(options);
+}
+
+class DockerSwarmBackend implements SecretBackend {
+  readonly id = DOCKER_SWARM_BACKEND_ID;
+  readonly capabilities = DOCKER_SWARM_CAPABILITIES;
+  readonly engine: EngineInfo;
+  readonly runId: string;
+  readonly #docker: Dockerode;
+  readonly #endpoint: string;
+  readonly #labels: Record<string, string>;
+  readonly #tracker = new ResourceTracker(DOCKER_SWARM_BACKEND_ID);
+  /** Size and env-safety of the secrets this instance created; Swarm never returns the data. */
+  readonly #known = new Map<string, { size: number; envSafe: boolean }>();
+  readonly #startTimeoutMs: number;
+  readonly #stopTimeoutMs: number;
+  #services = 0;
+
+  constructor(options: DockerSwarmOptions) {
+    const socket = resolveDockerSocket(this.id, options.socketPath);
+    this.#docker = new Dockerode({ socketPath: socket.socketPath });
+    this.#endpoint = socket.endpoint;
+    this.engine = Object.freeze({
+      kind: "docker",
+      name: "docker swarm",
+      endpoint: socket.endpoint,
+    });
+    this.runId = options.runId ?? newRunId();
+    this.#labels = { ...options.labels };
+    this.#startTimeoutMs = options.startTimeoutMs ?? 60_000;
+    this.#stopTimeoutMs = options.stopTimeoutMs ?? 30_000;
+  }
+
+  async ready(): Promise<{ version: string }> {
+    let version: string;
+    let state: string;
+    let manager: boolean;
+    try {
+      const v = await this.#docker.version();
+      version = v.Version;
+      const info = (await this.#docker.info()) as {
+        Swarm?: { LocalNodeState?: string; ControlAvailable?: boolean };
+      };
+      state = info.Swarm?.LocalNodeState ?? "inactive";
+      manager = info.Swarm?.ControlAvailable === true;
+    } catch (error) {
+      const e = toKeyholeError(this.id, this.#endpoint, "answer a version request", error);
+      if (e.code === "ENGINE_UNAVAILABLE") throw e;
+      throw new EngineUnavailableError(
+        this.id,
+        `dockerd at ${this.#endpoint} did not answer properly (${e.message}).`,
+        START_DOCKERD_FIX,
+        { cause: error },
+      );
+    }
+    if (state !== "active") {
+      throw new EngineUnavailableError(
+        this.id,
+        `The Docker engine at ${this.#endpoint} (${version}) is not part of a swarm (state: ${state}).`,
+        SWARM_INIT_FIX,
+      );
+    }
+    if (!manager) {
+      throw new EngineUnavailableError(
+        this.id,
+        `The Docker engine at ${this.#endpoint} is a swarm worker; secrets and services can only be created on a manager.`,
+        "docker node promote <this node>",
+      );
+    }
+    return { version };
+  }
+
+  async createSecret(
+    name: string,
+    value: SecretValue,
+    options: CreateSecretOptions = {},
+  ): Promise<SecretHandle> {
+    validateSecretName(this.id, name);
+    const bytes = validateValue(this.id, value, this.capabilities.maxValueBytes);
+    // Registered before the engine sees it, so an engine error that echoes it is redacted. It
+    // stays registered: exec output captured while it existed may be reported later.
+    registerSecretValue(bytes);
+    const labels = ownershipLabels(this.id, this.runId, { ...this.#labels, ...options.labels });
+    let id: string;
+    try {
+      // The value travels only inside this request body (base64, as the API wants).
+      const secret = await this.#docker.createSecret({
+        Name: name,
+        Labels: labels,
+        Data: Buffer.from(bytes).toString("base64"),
+      });
+      id = (secret as { id: string }).id;
+    } catch (error) {
+      throw secretCreateError(this.id, this.#endpoint, name, error);
+    }
+    const envSafe = !bytes.includes(0);
+    this.#known.set(id, { size: bytes.length, envSafe });
+    this.#tracker.add(`secret:${id}`, () => this.#removeSecretById(id, name, true));
+    return Object.freeze({ name, id, backendId: this.id, labels, size: bytes.length, envSafe });
+  }
+
+  async replaceSecret(secret: SecretHandle, _value: SecretValue): Promise<SecretHandle> {
+    throw new UnsupportedDeliveryError(
+      this.id,
+      `Swarm secrets are immutable, so ${JSON.stringify(secret?.name)} cannot be replaced in place. Create a new secret under a new name (e.g. "${secret?.name ?? "name"}-v2"), run the workload with it, then remove the old one.`,
+    );
+  }
+
+  async removeSecret(secret: SecretHandle): Promise<void> {
+    this.#checkHandle(secret);
+    await this.#removeSecretById(secret.id, secret.name, false);
+  }
+
+  async listSecrets(): Promise<SecretHandle[]> {
+    let infos: SecretInfo[];
+    try {
+      infos = (await this.#docker.listSecrets({
+        filters: {
+          label: [`${KEYHOLE_RUN_LABEL}=${this.runId}`, `${KEYHOLE_BACKEND_LABEL}=${this.id}`],
+        },
+      })) as SecretInfo[];
+    } catch (error) {
+      throw toKeyholeError(this.id, this.#endpoint, "list secrets", error);
+    }
+    return infos.map((s) => {
+      const known = this.#known.get(s.ID);
+      return Object.freeze({
+        name: s.Spec?.Name ?? s.ID,
+        id: s.ID,
+        backendId: this.id,
+        labels: { ...s.Spec?.Labels },
+        size: known?.size ?? 0,
+        envSafe: known?.envSafe ?? true,
+      });
+    });
+  }
+
+  async run(spec: RunSpec): Promise<Workload> {
+    const run = validateRunSpec(this.id, this.capabilities, spec);
+    checkSharedSecretFiles(this.id, run.files);
+    const imageId = await this.#localImageId(run.spec.image);
+    const labels = ownershipLabels(this.id, this.runId, { ...this.#labels, ...run.spec.labels });
+    const name = `keyhole-${this.runId}-${++this.#services}`;
+    let serviceId: string;
+    try {
+      const service = await this.#docker.createService(
+        buildServiceSpec({ name, imageId, run, labels }),
+      );
+      serviceId = service.id as string;
+    } catch (error) {
+      throw toKeyholeError(this.id, this.#endpoint, `create the service ${name}`, error);
+    }
+    const remove = async () => {
+      await removeService(this.#docker, serviceId, {
+        backendId: this.id,
+        endpoint: this.#endpoint,
+        timeoutMs: this.#stopTimeoutMs,
+      });
+      this.#tracker.forget(`service:${serviceId}`);
+    };
+    this.#tracker.add(`service:${serviceId}`, remove);
+    let containerId: string;
+    try {
+      ({ containerId } = await waitForRunningTask(this.#docker, serviceId, {
+        backendId: this.id,
+        endpoint: this.#endpoint,
+        timeoutMs: this.#startTimeoutMs,
+      }));
+    } catch (error) {
+      // A run that fails half-way leaves nothing behind; the start error is what the user needs.
+      await remove().catch(() => {});
+      throw error;
+    }
+    return new SwarmWorkload({
+      docker: this.#docker,
+      backendId: this.id,
+      endpoint: this.#endpoint,
+      serviceId,
+      containerId,
+      user: run.spec.user,
+      fileTargets: run.files.map((f) => f.target),
+      remove,
+    });
+  }
+
+  dispose(): Promise<void> {
+    return this.#tracker.disposeAll();
+  }
+
+  [Symbol.asyncDispose](): Promise<void> {
+    return this.dispose();
+  }
+
+  /** The local image's id. Swarm tasks given a tag try a registry pull first; an id they do not. */
+  async #localImageId(image: string): Promise<string> {
+    try {
+      const info = await this.#docker.getImage(image).inspect();
+      return info.Id;
+    } catch (error) {
+      if (engineStatus(error) === 404) {
+        throw new InvalidInputError(
+          this.id,
+          `The image ${JSON.stringify(image)} is not in the local Docker engine, and keyhole never pulls. Build or load it first, e.g. \`await ensureProbeImage("docker")\` from @keyhole/probe.`,
+        );
+      }
+      throw toKeyholeError(this.id, this.#endpoint, `inspect the image ${image}`, error);
+    }
+  }
+
+  async #removeSecretById(id: string, name: string, missingOk: boolean): Promise<void> {
+    try {
+      await this.#docker.getSecret(id).remove();
+    } catch (error) {
+      if (!(missingOk && engineStatus(error) === 404)) {
+        throw secretMissingError(this.id, this.#endpoint, name, error);
+      }
+    }
+    this.#tracker.forget(`secret:${id}`);
+  }
+
+  #checkHandle(secret: SecretHandle): void {
+    if (typeof secret !== "object" || secret === null || typeof secret.id !== "string") {
+      throw new InvalidInputError(this.id, "Pass a secret handle returned by createSecret().");
+    }
+    if (secret.backendId !== this.id) {
+      throw new InvalidInputError(
+        this.id,
+        `The secret ${JSON.stringify(secret.name)} was created by backend ${JSON.stringify(secret.backendId)}, not this one. Remove it with that backend.`,
+      );
+    }
+  }
+}
+
+/**
+ * Docker 20.10 writes one host file per secret id and bind-mounts it to every target of that
+ * secret, so two deliveries of the same secret with different uid/gid/mode silently end up with
+ * the last one's owner and mode (measured). Refuse that instead of delivering something weaker.
+ */
+function checkSharedSecretFiles(
+  backendId: string,
+  files: ReadonlyArray<{ secret: SecretHandle; uid?: number; gid?: number; mode?: number }>,
+): void {
+  const seen = new Map<string, string>();
+  for (const f of files) {
+    const key = `${f.uid ?? 0}:${f.gid ?? 0}:${(f.mode ?? 0o444).toString(8)}`;
+    const before = seen.get(f.secret.id);
+    if (before !== undefined && before !== key) {
+      throw new UnsupportedDeliveryError(
+        backendId,
+        `The secret ${JSON.stringify(f.secret.name)} is delivered twice with different owner or mode (${before} and ${key}); Swarm mounts one file per secret, so both would get the same. Use one delivery, or create a second secret.`,
+      );
+    }
+    seen.set(f.secret.id, key);
+  }
+}

@@ -1,0 +1,68 @@
+import {
+  type ExecOptions,
+  type ExecResult,
+  UnsupportedDeliveryError,
+  type Workload,
+} from "@keyhole/core";
+import type Dockerode from "dockerode";
+import { execInContainer } from "./exec.js";
+
+/** What a {@link SwarmWorkload} is made of. */
+export interface SwarmWorkloadInit {
+  docker: Dockerode;
+  backendId: string;
+  endpoint: string;
+  serviceId: string;
+  containerId: string;
+  user: string | undefined;
+  fileTargets: readonly string[];
+  /** Removes the service and waits for its container to go (the backend also forgets it). */
+  remove: () => Promise<void>;
+}
+
+/** A Swarm service with one running task; `exec` goes into that task's container. */
+export class SwarmWorkload implements Workload {
+  readonly containerId: string;
+  readonly objectId: string;
+  readonly backendId: string;
+  readonly fileTargets: readonly string[];
+  readonly #init: SwarmWorkloadInit;
+  #stopping: Promise<void> | undefined;
+
+  constructor(init: SwarmWorkloadInit) {
+    this.#init = init;
+    this.containerId = init.containerId;
+    this.objectId = init.serviceId;
+    this.backendId = init.backendId;
+    this.fileTargets = init.fileTargets;
+  }
+
+  exec(argv: string[], options?: ExecOptions): Promise<ExecResult> {
+    const { docker, backendId, endpoint, user } = this.#init;
+    return execInContainer(
+      { docker, containerId: this.containerId, backendId, endpoint, defaultUser: user },
+      argv,
+      options,
+    );
+  }
+
+  async scrub(_target: string): Promise<void> {
+    throw new UnsupportedDeliveryError(
+      this.backendId,
+      "Swarm secrets are read-only tmpfs mounts, so a secret file cannot be scrubbed in place. It disappears when the workload stops: call stop() after the step that needs it.",
+    );
+  }
+
+  stop(): Promise<void> {
+    // A failed stop may be retried; a successful one is remembered.
+    this.#stopping ??= this.#init.remove().catch((error: unknown) => {
+      this.#stopping = undefined;
+      throw error;
+    });
+    return this.#stopping;
+  }
+
+  [Symbol.asyncDispose](): Promise<void> {
+    return this.stop();
+  }
+}
