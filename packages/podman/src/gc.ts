@@ -4,6 +4,7 @@ import { tmpdir } from "node:os";
 import { basename, dirname, join } from "node:path";
 import { KEYHOLE_BACKEND_LABEL, KEYHOLE_LABEL, KEYHOLE_RUN_LABEL, podmanEnv } from "@keyhole/core";
 import { LibpodClient } from "./libpod-client.js";
+import { stopGpgAgent } from "./pass-store.js";
 import { startPodmanService } from "./podman-service.js";
 import { removeContainer } from "./podman-workload.js";
 
@@ -41,14 +42,21 @@ export interface PodmanGcReport {
   dryRun: boolean;
   containers: PodmanGcItem[];
   secrets: PodmanGcItem[];
+  /**
+   * keyhole's private temp directories (API socket, throwaway GnuPG home and password
+   * store) of runs whose objects were found and whose API service is gone: removed, or in a
+   * dry run, to be removed.
+   */
+  dirs: string[];
 }
 
 const BACKEND = "podman";
 
 /**
  * Finds every container and secret on the Podman engine that carries keyhole's `keyhole=true`
- * label (optionally only one run's) and removes them, containers first. Used by `keyhole gc`
- * after an interrupted run. Objects without keyhole's label are never touched.
+ * label (optionally only one run's) and removes them, containers first; then the private temp
+ * directory of each of those runs whose API service is gone. Used by `keyhole gc` after an
+ * interrupted run. Objects without keyhole's label are never touched.
  *
  * Podman 4.3's secret list neither returns labels nor filters by them, so each secret is
  * inspected. A `pass` secret whose throwaway store is already gone (a killed run) cannot be
@@ -126,7 +134,10 @@ async function collect(
     const root = info.Spec.Driver?.Options?.root;
     if (info.Spec.Driver?.Name === "pass" && root) passRoots.set(ID, root);
   }
-  if (dryRun) return { dryRun, containers, secrets };
+  const dirs = await deadRunDirs(
+    runId === undefined ? [...containers, ...secrets].map((o) => o.runId) : [runId],
+  );
+  if (dryRun) return { dryRun, containers, secrets, dirs };
 
   for (const c of containers) {
     try {
@@ -149,7 +160,33 @@ async function collect(
     if (res.status < 400 || res.status === 404) s.removed = true;
     else s.error = client.engineError(`remove secret ${s.name}`, res).message;
   }
-  return { dryRun, containers, secrets };
+  for (const dir of dirs) {
+    await stopGpgAgent(join(dir, "gnupg"));
+    await rm(dir, { recursive: true, force: true });
+  }
+  return { dryRun, containers, secrets, dirs };
+}
+
+/**
+ * The private directories (`<tmp>/keyhole-podman-<run id>`) of these runs that still exist
+ * although their API service no longer answers: left behind by a killed process.
+ */
+async function deadRunDirs(runIds: Array<string | undefined>): Promise<string[]> {
+  const dirs: string[] = [];
+  for (const runId of new Set(runIds)) {
+    if (!runId || !/^[0-9a-f]+$/.test(runId)) continue;
+    const dir = join(tmpdir(), `keyhole-podman-${runId}`);
+    if (!existsSync(dir)) continue;
+    const socket = join(dir, "podman.sock");
+    const alive =
+      existsSync(socket) &&
+      (await new LibpodClient(socket, BACKEND).request("GET", "/_ping").then(
+        (r) => r.status === 200,
+        () => false,
+      ));
+    if (!alive) dirs.push(dir);
+  }
+  return dirs;
 }
 
 /**

@@ -1,5 +1,7 @@
 import { type ChildProcess, spawn } from "node:child_process";
-import { existsSync } from "node:fs";
+import { constants, existsSync } from "node:fs";
+import { access } from "node:fs/promises";
+import { join } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
 import { EngineUnavailableError } from "@keyhole/core";
 import { LibpodClient, PODMAN_FIX } from "./libpod-client.js";
@@ -29,19 +31,35 @@ export interface PodmanService {
 const live = new Set<ChildProcess>();
 let exitHookInstalled = false;
 
+// Runs the service under a tiny shell watchdog that kills it once its stdin (a pipe from
+// this process) reaches EOF: that happens on dispose, and also when this process dies in a
+// way no handler sees (SIGKILL, OOM), so an orphaned root API service never lingers.
+// `$0`/`$1` keep the podman path and the socket URL out of the script text. A non-interactive
+// shell gives background jobs /dev/null as stdin, hence the copy of stdin on fd 3.
+const WATCHDOG =
+  'exec 3<&0; "$0" system service --time=0 "$1" 3<&- & p=$!; { cat <&3 >/dev/null; kill $p 2>/dev/null; } & exec 3<&-; wait $p';
+
 /**
  * Starts `podman system service --time=0 unix://<socketPath>` and waits (bounded) until the
  * API answers `_ping`.
  *
  * The child gets its own process group: a Ctrl-C in a terminal signals the whole foreground
  * group, and keyhole's cleanup still needs this service to remove containers and secrets
- * after the signal. A synchronous `exit` hook kills it if the process ends without disposing.
+ * after the signal. It stops when keyhole closes its stdin (see the watchdog above), and a
+ * synchronous `exit` hook closes it if the process ends without disposing.
  */
 export async function startPodmanService(options: PodmanServiceOptions): Promise<PodmanService> {
   const { backendId, podmanPath, socketPath } = options;
-  const child = spawn(podmanPath, ["system", "service", "--time=0", `unix://${socketPath}`], {
+  if (!(await isExecutable(podmanPath))) {
+    throw new EngineUnavailableError(
+      backendId,
+      `Podman is not installed: "${podmanPath}" was not found.`,
+      PODMAN_FIX,
+    );
+  }
+  const child = spawn("/bin/sh", ["-c", WATCHDOG, podmanPath, `unix://${socketPath}`], {
     env: options.env,
-    stdio: ["ignore", "ignore", "pipe"],
+    stdio: ["pipe", "ignore", "pipe"],
     detached: true,
   });
   let stderr = "";
@@ -58,19 +76,25 @@ export async function startPodmanService(options: PodmanServiceOptions): Promise
     child.on("exit", (code, signal) => {
       exited = { code, signal };
       live.delete(child);
+      // Lets the watchdog's `cat` end too.
+      child.stdin?.destroy();
       resolve();
     });
     // An ENOENT spawn error never emits "exit".
     child.on("error", () => resolve());
   });
   child.unref();
+  // Neither pipe may keep this process alive; the exit hook and dispose close them.
+  (child.stdin as unknown as { unref?: () => void } | null)?.unref?.();
+  (child.stderr as unknown as { unref?: () => void } | null)?.unref?.();
   live.add(child);
   installExitHook();
 
   const stop = once(async () => {
     if (exited || spawnError) return;
-    child.kill("SIGTERM");
-    const timer = setTimeout(() => child.kill("SIGKILL"), 5000);
+    child.stdin?.end();
+    // The whole group (watchdog, podman, cat) if podman ignores its TERM for 10 s.
+    const timer = setTimeout(() => killGroup(child, "SIGKILL"), 10_000);
     await exitPromise;
     clearTimeout(timer);
   });
@@ -122,8 +146,35 @@ function installExitHook(): void {
   if (exitHookInstalled) return;
   exitHookInstalled = true;
   process.on("exit", () => {
-    for (const child of live) child.kill("SIGTERM");
+    for (const child of live) killGroup(child, "SIGTERM");
   });
+}
+
+function killGroup(child: ChildProcess, signal: NodeJS.Signals): void {
+  try {
+    if (child.pid) process.kill(-child.pid, signal);
+  } catch {
+    // Already gone.
+  }
+}
+
+/** Whether `binary` resolves to an executable (a path, or a name on PATH). */
+async function isExecutable(binary: string): Promise<boolean> {
+  const candidates = binary.includes("/")
+    ? [binary]
+    : (process.env.PATH ?? "")
+        .split(":")
+        .filter(Boolean)
+        .map((dir) => join(dir, binary));
+  for (const c of candidates) {
+    try {
+      await access(c, constants.X_OK);
+      return true;
+    } catch {
+      // Try the next one.
+    }
+  }
+  return false;
 }
 
 function lastLines(text: string): string {

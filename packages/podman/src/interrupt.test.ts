@@ -1,0 +1,123 @@
+import { type ChildProcess, spawn } from "node:child_process";
+import { existsSync, readdirSync, readFileSync } from "node:fs";
+import { mkdtemp, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { dirname, join, resolve } from "node:path";
+import { setTimeout as sleep } from "node:timers/promises";
+import { fileURLToPath } from "node:url";
+import { ensureProbeImage } from "@keyhole/probe";
+import { build } from "rolldown";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { podmanGc } from "./index.js";
+import { containersOfRun, secretsOfRun } from "./test-helpers.js";
+
+const here = dirname(fileURLToPath(import.meta.url));
+let bundleDir: string;
+let bundle: string;
+let image: string;
+
+// The child runs keyhole from source: bundled with rolldown (the bundler under vite), with
+// @keyhole/* resolved to their sources like the vitest config does.
+beforeAll(async () => {
+  image = await ensureProbeImage("podman");
+  bundleDir = await mkdtemp(join(tmpdir(), "keyhole-podman-test-child-"));
+  bundle = join(bundleDir, "child.mjs");
+  await build({
+    input: join(here, "test-child.ts"),
+    platform: "node",
+    resolve: { alias: { "@keyhole/core": resolve(here, "../../core/src/index.ts") } },
+    output: { file: bundle, format: "esm" },
+    logLevel: "silent",
+  });
+});
+
+afterAll(async () => {
+  await rm(bundleDir, { recursive: true, force: true });
+});
+
+/** Starts the child and resolves with its run id once it created a secret and a workload. */
+async function startChild(kind: "file" | "pass"): Promise<{ child: ChildProcess; runId: string }> {
+  const child = spawn(process.execPath, [bundle, kind, image], {
+    stdio: ["ignore", "pipe", "pipe"],
+  });
+  let out = "";
+  let err = "";
+  child.stderr?.on("data", (c: Buffer) => {
+    err += c.toString();
+  });
+  const runId = await new Promise<string>((resolvePromise, reject) => {
+    child.stdout?.on("data", (c: Buffer) => {
+      out += c.toString();
+      const line = out.split("\n").find((l) => l.startsWith("{"));
+      if (line) resolvePromise((JSON.parse(line) as { runId: string }).runId);
+    });
+    child.on("exit", (code) => reject(new Error(`child exited early (${code}): ${err}`)));
+  });
+  return { child, runId };
+}
+
+function exitOf(child: ChildProcess): Promise<{ code: number | null; signal: string | null }> {
+  if (child.exitCode !== null || child.signalCode !== null) {
+    return Promise.resolve({ code: child.exitCode, signal: child.signalCode });
+  }
+  return new Promise((r) => child.on("exit", (code, signal) => r({ code, signal })));
+}
+
+/** Host processes whose argv mentions this run's private directory (its API service). */
+function processesOfRun(runId: string): string[] {
+  const needle = `keyhole-podman-${runId}`;
+  return readdirSync("/proc")
+    .filter((p) => /^\d+$/.test(p))
+    .flatMap((pid) => {
+      try {
+        const argv = readFileSync(`/proc/${pid}/cmdline`, "utf8").replace(/\0/g, " ");
+        return argv.includes(needle) ? [`${pid}: ${argv}`] : [];
+      } catch {
+        return [];
+      }
+    });
+}
+
+describe("interrupted runs", () => {
+  it("lifecycle.cleanup: SIGINT of a process using the API leaves nothing with its label", async () => {
+    const { child, runId } = await startChild("pass");
+    expect(await containersOfRun(runId)).toHaveLength(1);
+    expect(await secretsOfRun(runId)).toHaveLength(1);
+    child.kill("SIGINT");
+    // keyhole's cleanup re-raises the signal after disposing, so the usual status remains.
+    expect(await exitOf(child)).toEqual({ code: null, signal: "SIGINT" });
+    expect(await containersOfRun(runId)).toEqual([]);
+    expect(await secretsOfRun(runId)).toEqual([]);
+    expect(existsSync(join(tmpdir(), `keyhole-podman-${runId}`))).toBe(false);
+    expect(processesOfRun(runId)).toEqual([]);
+  });
+
+  it("after SIGKILL the API service stops by itself, and podmanGc removes the rest", async () => {
+    const { child, runId } = await startChild("pass");
+    child.kill("SIGKILL");
+    await exitOf(child);
+    // The watchdog sees its stdin pipe close and stops the service; give it some attempts.
+    // (The throwaway store's gpg-agent outlives it: gc stops that.)
+    const service = () => processesOfRun(runId).filter((p) => p.includes("system service"));
+    for (let i = 0; i < 100 && service().length > 0; i++) await sleep(100);
+    expect(service()).toEqual([]);
+
+    const dir = join(tmpdir(), `keyhole-podman-${runId}`);
+    const dry = await podmanGc({ runId, dryRun: true });
+    expect(dry.containers.map((c) => [c.runId, c.backendId, c.removed])).toEqual([
+      [runId, "podman-pass", false],
+    ]);
+    expect(dry.secrets.map((s) => [s.name, s.removed])).toEqual([[`kh-int-${runId}`, false]]);
+    expect(dry.dirs).toEqual([dir]);
+    expect(await containersOfRun(runId)).toHaveLength(1);
+    expect(existsSync(dir)).toBe(true);
+
+    const done = await podmanGc({ runId });
+    expect(done.containers.every((c) => c.removed)).toBe(true);
+    expect(done.secrets.every((s) => s.removed)).toBe(true);
+    expect(await containersOfRun(runId)).toEqual([]);
+    expect(await secretsOfRun(runId)).toEqual([]);
+    expect(existsSync(dir)).toBe(false);
+    expect(processesOfRun(runId)).toEqual([]);
+  });
+});
