@@ -11,9 +11,9 @@ export interface RemoveServiceOptions {
 }
 
 /**
- * Removes a Swarm service (a missing one is fine) and waits until the engine has removed its
- * task containers too: `DELETE /services/{id}` returns at once, while the agent stops and
- * removes the container a moment later. Bounded by `timeoutMs`.
+ * Removes a Swarm service (a missing one is fine), force-removes its task containers and waits
+ * until the engine lists none: `DELETE /services/{id}` returns at once, while the agent would
+ * stop and remove the container only a moment later. Bounded by `timeoutMs`.
  */
 export async function removeService(
   docker: Dockerode,
@@ -29,8 +29,9 @@ export async function removeService(
     }
   }
   const deadline = Date.now() + timeoutMs;
+  let forced = false;
   for (;;) {
-    let left: unknown[];
+    let left: Array<{ Id: string }>;
     try {
       left = await docker.listContainers({
         all: true,
@@ -40,6 +41,21 @@ export async function removeService(
       throw toKeyholeError(backendId, endpoint, "list the service's containers", error);
     }
     if (left.length === 0) return;
+    if (!forced) {
+      // The swarm agent removes a deleted service's container on its own, but only ~2 s later
+      // (Docker 20.10.24); removing it ourselves ends the wait at once. The agent treats the
+      // missing container as already gone.
+      forced = true;
+      await Promise.all(
+        left.map((c) =>
+          docker
+            .getContainer(c.Id)
+            .remove({ force: true })
+            .catch(() => {}),
+        ),
+      );
+      continue;
+    }
     if (Date.now() >= deadline) {
       throw new EngineError(
         backendId,

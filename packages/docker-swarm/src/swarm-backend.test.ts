@@ -365,7 +365,18 @@ describe("docker-swarm backend", () => {
     expect(leftovers(runId)).toEqual([]);
   });
 
-  it("hygiene: no value in the argv or environ of any host process", () => {
+  it("hygiene: no value in the argv or environ of any host process", async () => {
+    // The scanner does see a value where it is: a canary in a child's argv and environ.
+    const canary = `canary-${randomBytes(8).toString("hex")}`;
+    const probe = startHostScan(() => [Buffer.from(canary)], 60_000);
+    const child = spawn("sh", ["-c", "sleep 30; :", canary], { env: { CANARY: canary } });
+    await new Promise((r) => child.on("spawn", r));
+    probe.scanNow();
+    probe.stop();
+    child.kill();
+    // sh and its sleep child both carry the environ; only sh has the canary in argv.
+    expect(new Set(probe.hits.map((h) => h.where))).toEqual(new Set(["cmdline", "environ"]));
+
     scan.scanNow();
     expect(scan.scans).toBeGreaterThan(5);
     expect(scan.hits).toEqual([]);
