@@ -1,0 +1,56 @@
+import { InvalidInputError } from "@keyhole/core";
+import { type ContainerRuntimeClient, getContainerRuntimeClient } from "testcontainers";
+import type { DockerEndpoint } from "./endpoint.js";
+import { toKeyholeError } from "./engine-errors.js";
+
+let bound: { endpoint: string; client: Promise<ContainerRuntimeClient> } | undefined;
+
+/**
+ * Points testcontainers at `endpoint` and returns its client. testcontainers 11 resolves one
+ * engine per process (a module-level singleton, read from `DOCKER_HOST` on first use), so the
+ * first backend binds it by setting `DOCKER_HOST` for that one call and restoring it after;
+ * a later backend for a different endpoint in the same process is refused with
+ * `INVALID_INPUT` (run it in another process). Its reaper (Ryuk) is disabled: it is an image
+ * pulled from a registry, and keyhole's own labels and tracker do its job.
+ */
+export async function testcontainersClient(
+  backendId: string,
+  target: DockerEndpoint,
+): Promise<ContainerRuntimeClient> {
+  if (bound && bound.endpoint !== target.endpoint) {
+    throw new InvalidInputError(
+      backendId,
+      `testcontainers already talks to ${bound.endpoint} in this process and cannot switch to ${target.endpoint}. Use one Docker-API endpoint per process (run the other backend in a separate process).`,
+    );
+  }
+  if (!bound) {
+    // Must be set before testcontainers first looks for its reaper (reaper.js reads it then).
+    process.env.TESTCONTAINERS_RYUK_DISABLED ??= "true";
+    const saved = process.env.DOCKER_HOST;
+    process.env.DOCKER_HOST = target.endpoint;
+    const client = getContainerRuntimeClient().finally(() => {
+      if (saved === undefined) delete process.env.DOCKER_HOST;
+      else process.env.DOCKER_HOST = saved;
+    });
+    bound = { endpoint: target.endpoint, client };
+    client.catch(() => {
+      if (bound?.client === client) bound = undefined;
+    });
+  }
+  let client: ContainerRuntimeClient;
+  try {
+    client = await bound.client;
+  } catch (error) {
+    throw toKeyholeError(backendId, target.endpoint, "connect testcontainers to the engine", error);
+  }
+  // ~/.testcontainers.properties (tc.host) or an earlier testcontainers user in this process
+  // can win over DOCKER_HOST; never run a workload on an engine other than the one asked for.
+  const modem = client.container.dockerode.modem as { socketPath?: unknown };
+  if (modem.socketPath !== target.socketPath) {
+    throw new InvalidInputError(
+      backendId,
+      `testcontainers in this process talks to ${String(modem.socketPath ?? "a TCP endpoint")}, not ${target.endpoint} (check ~/.testcontainers.properties and TESTCONTAINERS_HOST_OVERRIDE). Use one Docker-API endpoint per process.`,
+    );
+  }
+  return client;
+}
