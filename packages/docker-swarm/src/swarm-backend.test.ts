@@ -301,20 +301,24 @@ describe("docker-swarm backend", () => {
 
   it("lifecycle.cleanup: stop() removes service and container; dispose() leaves nothing", async () => {
     const b = dockerSwarmBackend();
-    const s = await b.createSecret(`c-${b.runId}`, "cleanup-value");
-    const w2 = await b.run({ image, command: KEEPALIVE, secrets: [{ secret: s, as: "file" }] });
-    await timed("stop (service remove → container gone)", () => w2.stop());
-    await w2.stop(); // safe twice
-    await expect(docker.getContainer(w2.containerId).inspect()).rejects.toMatchObject({
-      statusCode: 404,
-    });
-    await expect(docker.getService(w2.objectId).inspect()).rejects.toMatchObject({
-      statusCode: 404,
-    });
-    expect(leftovers(b.runId)).toHaveLength(1); // the secret
-    await b.dispose();
-    await b.dispose(); // safe twice
-    expect(leftovers(b.runId)).toEqual([]);
+    try {
+      const s = await b.createSecret(`c-${b.runId}`, `c-${randomBytes(8).toString("hex")}`);
+      const w2 = await b.run({ image, command: KEEPALIVE, secrets: [{ secret: s, as: "file" }] });
+      await timed("stop (service remove → container gone)", () => w2.stop());
+      await w2.stop(); // safe twice
+      await expect(docker.getContainer(w2.containerId).inspect()).rejects.toMatchObject({
+        statusCode: 404,
+      });
+      await expect(docker.getService(w2.objectId).inspect()).rejects.toMatchObject({
+        statusCode: 404,
+      });
+      expect(leftovers(b.runId)).toHaveLength(1); // the secret
+      await b.dispose();
+      await b.dispose(); // safe twice
+      expect(leftovers(b.runId)).toEqual([]);
+    } finally {
+      await swarmGc({ runId: b.runId }); // only if an assertion above failed
+    }
   });
 
   it("swarmGc: dry run lists one run's service and secret; a real run removes them", async () => {
@@ -340,29 +344,37 @@ describe("docker-swarm backend", () => {
     // A child process with a live backend (secret + running service) gets Ctrl-C.
     const runId = `sig${randomBytes(3).toString("hex")}`;
     const { dir, remove } = transpileForChild(runId);
-    const child = spawn(process.execPath, [join(dir, "test-sigint-child.js")], {
-      env: { ...process.env, KEYHOLE_TEST_RUN_ID: runId, KEYHOLE_TEST_IMAGE: image },
-      stdio: ["ignore", "pipe", "inherit"],
-    });
-    const exited = new Promise<NodeJS.Signals | number | null>((r) =>
-      child.on("exit", (code, signal) => r(signal ?? code)),
-    );
-    const ready = await new Promise<string>((resolve) => {
-      child.stdout.on("data", (d: Buffer) => {
-        if (d.toString().includes("running")) resolve(d.toString());
-      });
-      child.on("exit", () => resolve("exited early"));
-    });
-    expect(ready).toContain("running");
-    expect(leftovers(runId).length).toBeGreaterThanOrEqual(2);
-    child.kill("SIGINT");
     try {
+      const child = spawn(process.execPath, [join(dir, "test-sigint-child.js")], {
+        // Without VITEST*, so core installs its uncaught-error cleanup as in any app.
+        env: {
+          ...Object.fromEntries(
+            Object.entries(process.env).filter(([k]) => !k.startsWith("VITEST")),
+          ),
+          KEYHOLE_TEST_RUN_ID: runId,
+          KEYHOLE_TEST_IMAGE: image,
+        },
+        stdio: ["ignore", "pipe", "inherit"],
+      });
+      const exited = new Promise<NodeJS.Signals | number | null>((r) =>
+        child.on("exit", (code, signal) => r(signal ?? code)),
+      );
+      const ready = await new Promise<string>((resolve) => {
+        child.stdout.on("data", (d: Buffer) => {
+          if (d.toString().includes("running")) resolve("running");
+        });
+        child.on("exit", () => resolve("exited early"));
+      });
+      expect(ready).toBe("running");
+      expect(leftovers(runId)).toHaveLength(3); // service, secret, container
+      child.kill("SIGINT");
       // keyhole's cleanup re-raises the signal after removing everything.
       expect(await exited).toBe("SIGINT");
+      expect(leftovers(runId)).toEqual([]);
     } finally {
       remove();
+      await swarmGc({ runId }); // only if the child left something
     }
-    expect(leftovers(runId)).toEqual([]);
   });
 
   it("hygiene: no value in the argv or environ of any host process", async () => {
