@@ -8,8 +8,12 @@ import { pathToFileURL } from "node:url";
 import { cleanNpmEnv, exec, tail } from "./exec.mjs";
 import { note, ReleaseCheckError, step } from "./progress.mjs";
 
-/** Checks run by the tarball conformance smoke test: cheap ones, one workload each at most. */
-export const SMOKE_CHECKS = ["env.child-inherits", "file.uid-gid-mode-honoured"];
+/** Checks run by the tarball conformance smoke test: cheap ones sharing two workloads. */
+export const SMOKE_CHECKS = [
+  "env.child-inherits",
+  "file.default-path-owner-mode",
+  "file.other-uid-reads-default",
+];
 
 /**
  * @param {object} options
