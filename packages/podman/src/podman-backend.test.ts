@@ -73,7 +73,10 @@ describe.each([
         { secret: handles.readOnly!, as: "file", target: "ro", mode: 0o444 },
         { secret: handles.scrubbed!, as: "file", target: "scrub", scrub: true },
         { secret: handles.binary!, as: "file" },
+        // The env secret once more, as a file outside /run/secrets with the default mode.
+        { secret: handles.token!, as: "file", target: "/etc/keyhole-token" },
       ],
+      allowTargetOutsideSecretsDir: true,
     });
   });
 
@@ -107,6 +110,7 @@ describe.each([
       "/run/secrets/ro",
       "/run/secrets/scrub",
       `/run/secrets/${names.binary}`,
+      "/etc/keyhole-token",
     ]);
   });
 
@@ -119,6 +123,14 @@ describe.each([
     expect(bob.exitCode).not.toBe(0);
     expect(bob.stdout).toBe("");
     expect(bob.stderr).toMatch(/Permission denied/);
+  });
+
+  it("a file outside /run/secrets gets the default 0444 root:root (sent explicitly)", async () => {
+    const stat = await workload.exec(["stat", "-c", "%u %g %a", "/etc/keyhole-token"]);
+    expect(stat.stdout.trim()).toBe("0 0 444");
+    expect((await workload.exec(["cat", "/etc/keyhole-token"], { user: "bob" })).stdout).toBe(
+      token,
+    );
   });
 
   it("limits.binary-exact: NUL and 0xff bytes arrive byte-exact (sha256 inside == outside)", async () => {
