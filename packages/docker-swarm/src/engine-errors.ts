@@ -116,5 +116,13 @@ export function secretMissingError(
       { cause: error },
     );
   }
+  const reason = engineReason(error);
+  if (engineStatus(error) === 400 && /in use/i.test(reason)) {
+    return new EngineError(
+      backendId,
+      `The secret ${JSON.stringify(name)} is still used by a workload (${reason}). Stop the workloads that use it first (workload.stop()), then remove it.`,
+      { cause: error },
+    );
+  }
   return toKeyholeError(backendId, endpoint, `remove the secret ${JSON.stringify(name)}`, error);
 }

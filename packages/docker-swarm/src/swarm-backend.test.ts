@@ -5,12 +5,13 @@ import type { SecretBackend, SecretHandle, Workload } from "@keyhole/core";
 import { ensureProbeImage } from "@keyhole/probe";
 import Dockerode from "dockerode";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { dockerSwarmBackend, swarmGc } from "./index.js";
+import { dockerSwarmBackend, resolveDockerSocket, swarmGc } from "./index.js";
 import { startHostScan } from "./test-host-scan.js";
 import { transpileForChild } from "./test-transpile.js";
 
 // Oracle: the Docker Engine API and Debian's docker CLI, bypassing the adapter.
-const docker = new Dockerode({ socketPath: "/var/run/docker.sock" });
+const socket = resolveDockerSocket("docker-swarm", undefined);
+const docker = new Dockerode({ socketPath: socket.socketPath });
 const DOCKER_CLI = "/usr/bin/docker";
 const KEEPALIVE = ["sh", "-c", "trap 'exit 0' TERM; while :; do sleep 1; done"];
 const cli = (...args: string[]) => execFileSync(DOCKER_CLI, args, { encoding: "utf8" }).trim();
@@ -85,7 +86,7 @@ describe("docker-swarm backend", () => {
     expect(backend.engine).toEqual({
       kind: "docker",
       name: "docker swarm",
-      endpoint: "unix:///var/run/docker.sock",
+      endpoint: socket.endpoint,
     });
     expect(backend.capabilities).toMatchObject({
       envDelivery: false,
@@ -177,6 +178,16 @@ describe("docker-swarm backend", () => {
       message: `[keyhole] [docker-swarm] Swarm secrets are immutable, so "${token.name}" cannot be replaced in place. Create a new secret under a new name (e.g. "${token.name}-v2"), run the workload with it, then remove the old one.`,
     });
     expect((await docker.getSecret(token.id).inspect()).Version).toEqual(before.Version);
+  });
+
+  it("removing a secret a running workload uses → ENGINE_ERROR saying to stop it first", async () => {
+    await expect(backend.removeSecret(token)).rejects.toMatchObject({
+      code: "ENGINE_ERROR",
+      message: expect.stringMatching(
+        /^\[keyhole\] \[docker-swarm\] The secret "token-\w+" is still used by a workload \(.*\)\. Stop the workloads that use it first \(workload\.stop\(\)\), then remove it\.$/,
+      ),
+    });
+    expect((await docker.getSecret(token.id).inspect()).ID).toBe(token.id);
   });
 
   it("env delivery → UNSUPPORTED_DELIVERY and nothing is created", async () => {
