@@ -118,62 +118,24 @@ describe("podman config helpers", () => {
   });
 });
 
-describe("startDockerd (a second, throwaway daemon; the shared one is never touched)", () => {
-  const dir = mkdtempSync(join(tmpdir(), "keyhole-dockerd-"));
-  const host = `unix://${dir}/docker.sock`;
-  const args = [
-    ...["--host", host, "--data-root", `${dir}/data`, "--exec-root", `${dir}/exec`],
-    ...[
-      "--pidfile",
-      `${dir}/docker.pid`,
-      "--bridge",
-      "none",
-      "--iptables=false",
-      "--ip-masq=false",
-    ],
-  ];
-  let pid;
-
-  afterAll(async () => {
-    if (pid) {
-      process.kill(pid, "SIGTERM");
-      while (alive(pid)) await new Promise((r) => setTimeout(r, 100));
-    }
-    rmSync(dir, { recursive: true, force: true });
-  });
-
-  it("starts dockerd detached; it keeps answering after the starting process exited", () => {
-    const script = `
-      const { startDockerd, daemonVersion } = await import(${JSON.stringify(new URL("./lib/docker.mjs", import.meta.url).href)});
-      const host = ${JSON.stringify(host)};
-      const pid = await startDockerd({ log: ${JSON.stringify(`${dir}/dockerd.log`)}, args: ${JSON.stringify(args)},
-        answers: () => daemonVersion({ host }).version !== undefined });
-      console.log(pid);`;
-    pid = Number(
-      execFileSync(process.execPath, ["--input-type=module", "-e", script], { encoding: "utf8" }),
-    );
-    expect(pid).toBeGreaterThan(1);
-    expect(daemonVersion({ host }).version).toMatch(/^\d+\.\d+/);
-    expect(readFileSync(`${dir}/dockerd.log`, "utf8")).toContain(
-      `API listen on ${dir}/docker.sock`,
-    );
-  });
-
+// The start path itself (dockerd detached, answering after setup exits) is exercised by every
+// CI run: CI starts from a machine where no daemon runs, so `npm test`'s setup starts it. A
+// second throwaway daemon here was tried and removed: it disturbed the shared daemon's docker0
+// bridge mid-run, breaking Swarm tasks of concurrent tests.
+describe("startDockerd", () => {
   it("fails with the log's path and last lines when dockerd exits", async () => {
-    const log = `${dir}/bad.log`;
-    const error = await startDockerd({ log, args: ["--no-such-flag"], answers: () => false }).catch(
-      (e) => e,
-    );
-    expect(error.message).toMatch(new RegExp(`^dockerd exited \\(code \\d+\\); see ${log}\\n`));
-    expect(error.message).toContain("unknown flag: --no-such-flag");
+    const dir = mkdtempSync(join(tmpdir(), "keyhole-dockerd-"));
+    try {
+      const log = `${dir}/bad.log`;
+      const error = await startDockerd({
+        log,
+        args: ["--no-such-flag"],
+        answers: () => false,
+      }).catch((e) => e);
+      expect(error.message).toMatch(new RegExp(`^dockerd exited \\(code \\d+\\); see ${log}\\n`));
+      expect(error.message).toContain("unknown flag: --no-such-flag");
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });
-
-function alive(pid) {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-}
