@@ -1,14 +1,14 @@
 // Real-engine tests of the provisioning scripts. They run after `node scripts/setup.mjs` (the
 // root `npm test` does that first), so the shared engines are expected to be up; nothing here
 // stops or reconfigures them: the start and decision paths run against throwaway state.
-import { execFile, execFileSync } from "node:child_process";
+import { execFile, } from "node:child_process";
 import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { promisify } from "node:util";
-import { afterAll, describe, expect, it } from "vitest";
-import { daemonVersion, startDockerd } from "./lib/docker.mjs";
+import { describe, expect, it } from "vitest";
+import { startDockerd } from "./lib/docker.mjs";
 import { containersConf, hardLimits, limitCandidates, trialRun } from "./lib/podman.mjs";
 
 const PROVISION = fileURLToPath(new URL("./provision.mjs", import.meta.url));
