@@ -22,9 +22,7 @@ const packages = publicPackages(root);
 const PENDING_MINIMAL_EXAMPLE = new Set([
   "@keyhole/core",
   "@keyhole/probe",
-  "@keyhole/podman",
   "@keyhole/docker-swarm",
-  "@keyhole/docker",
   "@keyhole/conformance",
   "@keyhole/cli",
 ]);
