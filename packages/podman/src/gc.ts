@@ -51,6 +51,7 @@ export interface PodmanGcReport {
 }
 
 const BACKEND = "podman";
+const SAFE_RUN_ID = /^[A-Za-z0-9][A-Za-z0-9_.-]*$/;
 
 /**
  * Finds every container and secret on the Podman engine that carries keyhole's `keyhole=true`
@@ -174,7 +175,8 @@ async function collect(
 async function deadRunDirs(runIds: Array<string | undefined>): Promise<string[]> {
   const dirs: string[] = [];
   for (const runId of new Set(runIds)) {
-    if (!runId || !/^[0-9a-f]+$/.test(runId)) continue;
+    // The run id comes from an engine label: only a plain name may become a path segment.
+    if (!runId || !SAFE_RUN_ID.test(runId) || runId.includes("..")) continue;
     const dir = join(tmpdir(), `keyhole-podman-${runId}`);
     if (!existsSync(dir)) continue;
     const socket = join(dir, "podman.sock");
@@ -195,7 +197,13 @@ async function deadRunDirs(runIds: Array<string | undefined>): Promise<string[]>
  */
 function placeholderDir(root: string): string | undefined {
   const parent = dirname(root);
-  if (basename(root) !== "store" || !/^keyhole-podman-[0-9a-f]+$/.test(basename(parent))) {
+  const run = basename(parent).replace(/^keyhole-podman-/, "");
+  if (
+    basename(root) !== "store" ||
+    !basename(parent).startsWith("keyhole-podman-") ||
+    !SAFE_RUN_ID.test(run) ||
+    dirname(parent) !== tmpdir()
+  ) {
     return undefined;
   }
   return existsSync(parent) ? undefined : parent;

@@ -103,6 +103,13 @@ export class PodmanBackend implements SecretBackend {
     this.#driver = driver;
     this.#options = options;
     this.runId = options.runId ?? newRunId();
+    // It names a temp directory and containers: a plain name only.
+    if (!/^[A-Za-z0-9][A-Za-z0-9_.-]{0,39}$/.test(this.runId) || this.runId.includes("..")) {
+      throw new InvalidInputError(
+        driver.id,
+        `The run id ${JSON.stringify(this.runId)} is not allowed. Use up to 40 letters, digits, "_", "." and "-", starting with a letter or digit, or omit it for a random one.`,
+      );
+    }
     this.#workDir = join(tmpdir(), `keyhole-podman-${this.runId}`);
     this.#socketPath = options.socketPath ?? join(this.#workDir, "podman.sock");
     this.#tracker = new ResourceTracker(this.id);

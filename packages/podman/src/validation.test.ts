@@ -282,6 +282,14 @@ describe.each([
   });
 });
 
+describe("backend options", () => {
+  it.each(["../x", "a/b", "", "-x", "a".repeat(41)])("refuses the run id %j", (runId) => {
+    expect(() => podmanFileBackend({ runId })).toThrow(
+      `[keyhole] [podman-file] The run id ${JSON.stringify(runId)} is not allowed. Use up to 40 letters, digits, "_", "." and "-", starting with a letter or digit, or omit it for a random one.`,
+    );
+  });
+});
+
 describe("podmanPassBackend options", () => {
   it("needs gpgHome and storeDir together", () => {
     expect(() => podmanPassBackend({ gpgHome: "/tmp/x" })).toThrow(
