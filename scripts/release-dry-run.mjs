@@ -11,7 +11,7 @@
 // `keyhole --version`, describeConformance(podmanFileBackend). Exit 1 with what to fix.
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { dirname, join, resolve } from "node:path";
+import { join, resolve } from "node:path";
 import { performance } from "node:perf_hooks";
 import { parseArgs } from "node:util";
 import { rehearseChangesetVersion } from "./release/changeset-rehearsal.mjs";
@@ -24,7 +24,7 @@ import { tarballSmoke } from "./release/tarball-smoke.mjs";
 import { typeProblems } from "./release/types-check.mjs";
 import { publicPackages, readPackage, workspacePackages } from "./release/workspace.mjs";
 
-const root = resolve(dirname(new URL(import.meta.url).pathname), "..");
+const root = resolve(import.meta.dirname, "..");
 
 const { values } = parseArgs({
   options: {
@@ -68,22 +68,20 @@ async function fullRun(skipSmoke) {
       ]);
     }
   });
-  await packAndLint(pkgs, workspace, async (tarballs) => {
-    const branches = [step("changeset version rehearsal (throwaway copy)", rehearse)];
-    if (!skipSmoke) {
-      const lintDone = Promise.allSettled(branches);
-      branches.push(
-        tarballSmoke({
-          root,
-          packed: tarballs,
-          keep: process.env.KEYHOLE_KEEP_SCRATCH === "1",
-          after: lintDone,
-        }),
-      );
-    } else {
+  await packAndLint(pkgs, workspace, ({ tarballs, lint }) => {
+    const rehearsal = step("changeset version rehearsal (throwaway copy)", rehearse);
+    if (skipSmoke) {
       note("skipped the scratch-project smoke test (--skip-smoke)");
+      return [rehearsal];
     }
-    return branches;
+    const smoke = tarballSmoke({
+      root,
+      packed: tarballs,
+      keep: process.env.KEYHOLE_KEEP_SCRATCH === "1",
+      // The conformance run starts containers; let the CPU-bound checks finish first.
+      after: Promise.allSettled([lint, rehearsal]),
+    });
+    return [rehearsal, smoke];
   });
 }
 
@@ -98,10 +96,10 @@ async function rehearse() {
 
 /**
  * Checks manifests, packs, checks file lists, then runs publint and are-the-types-wrong on the
- * tarballs while `alongside(tarballs)` runs other steps. A failed check does not stop the
- * checks that do not depend on it, so one run reports everything there is to fix.
+ * tarballs while `alongside({ tarballs, lint })` runs other steps. A failed check does not stop
+ * the checks that do not depend on it, so one run reports everything there is to fix.
  */
-async function packAndLint(pkgs, workspace, alongside = async () => []) {
+async function packAndLint(pkgs, workspace, alongside = () => []) {
   const settled = [];
   // Handlers attach at once, so a check that fails while another is awaited is not "unhandled".
   const record = (promise) =>
@@ -128,28 +126,33 @@ async function packAndLint(pkgs, workspace, alongside = async () => []) {
       ),
     ).catch((error) => {
       record(Promise.reject(error));
-      return undefined;
+      return [];
     });
-    if (packed) {
-      const tarballs = packed.map((p, i) => ({ ...p, manifest: pkgs[i].manifest }));
+    const tarballs = packed.map((p) => {
+      const pkg = pkgs.find((candidate) => candidate.name === p.name);
+      return { ...p, dir: pkg.dir, manifest: pkg.manifest };
+    });
+    if (tarballs.length > 0) {
       record(
         step("tarball file lists (dist + README + package.json only)", () =>
           assertNoProblems(
             "tarball file lists",
-            tarballs.flatMap((p, i) => fileListProblems(p.name, p.manifest, p.files, pkgs[i].dir)),
+            tarballs.flatMap((p) => fileListProblems(p.name, p.manifest, p.files, p.dir)),
           ),
         ),
       );
-      for (const other of await alongside(tarballs)) record(other);
-      record(
-        step("publint --strict and are-the-types-wrong (esm-only) on the tarballs", async () => {
+      const lint = step(
+        "publint --strict and are-the-types-wrong (esm-only) on the tarballs",
+        async () => {
           const problems = [];
           for (const p of tarballs) {
             problems.push(...(await publintProblems(p)), ...(await typeProblems(p)));
           }
           assertNoProblems("publint / are-the-types-wrong", problems);
-        }),
+        },
       );
+      record(lint);
+      for (const other of alongside({ tarballs, lint })) record(other);
     }
     const failures = (await Promise.all(settled)).filter((error) => error !== undefined);
     if (failures.length > 0) throw new AggregateError(failures, "release dry run failed");
