@@ -181,11 +181,17 @@ function lastLines(text: string): string {
   return text.trim().split("\n").slice(-3).join(" | ");
 }
 
-/** Wraps an async function so that it runs once; later calls share the first promise. */
+/**
+ * Wraps an async function so that it runs once; later calls share the first promise. A
+ * failed run is forgotten, so a later call (a second `dispose()`) tries again.
+ */
 export function once<T>(fn: () => Promise<T>): () => Promise<T> {
   let p: Promise<T> | undefined;
   return () => {
-    p ??= fn();
+    p ??= fn().catch((error: unknown) => {
+      p = undefined;
+      throw error;
+    });
     return p;
   };
 }
