@@ -1,0 +1,189 @@
+import { readdir, readFile, stat } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { isKeyholeError, type KeyholeErrorCode, keyholeStateDir } from "@keyhole/core";
+import { MAX_BYTES_PROBED } from "../fixtures.js";
+import type { Measurement } from "../judge.js";
+import type { Pass } from "../pass.js";
+import type { CheckImpl } from "./types.js";
+
+/** Text of an error worth scanning: message, stack and the cause's message and stack. */
+function errorText(error: unknown): string {
+  if (!(error instanceof Error)) return String(error);
+  const cause =
+    error.cause instanceof Error
+      ? `${error.cause.message}\n${error.cause.stack ?? ""}`
+      : String(error.cause ?? "");
+  return `${error.message}\n${error.stack ?? ""}\n${cause}`;
+}
+
+/**
+ * Files under `dirs` modified since `since` (ms) that hold one of `needles`; skips anything
+ * larger than 16 MiB and `node_modules`. Read in-process: the values never leave Node.
+ */
+export async function filesHolding(
+  dirs: readonly string[],
+  since: number,
+  needles: readonly Buffer[],
+  maxDepth = 8,
+): Promise<{ hits: string[]; looked: number }> {
+  const hits: string[] = [];
+  let looked = 0;
+  const walk = async (dir: string, depth: number): Promise<void> => {
+    if (depth > maxDepth) return;
+    let entries: import("node:fs").Dirent[];
+    try {
+      entries = await readdir(dir, { withFileTypes: true });
+    } catch {
+      return;
+    }
+    for (const e of entries) {
+      const path = join(dir, e.name);
+      if (e.isDirectory()) {
+        if (e.name !== "node_modules" && e.name !== ".git") await walk(path, depth + 1);
+      } else if (e.isFile()) {
+        try {
+          const st = await stat(path);
+          if (st.mtimeMs < since || st.size > 16 * 1024 * 1024) continue;
+          looked++;
+          const data = await readFile(path);
+          if (needles.some((n) => data.includes(n))) hits.push(path);
+        } catch {
+          // vanished or unreadable: not ours
+        }
+      }
+    }
+  };
+  for (const d of dirs) await walk(d, 0);
+  return { hits, looked };
+}
+
+function needlesOf(pass: Pass): Buffer[] {
+  return [...pass.textValues.values()].flatMap((v) => [
+    Buffer.from(v),
+    Buffer.from(Buffer.from(v).toString("base64")),
+  ]);
+}
+
+export const hygieneChecks: Record<string, CheckImpl> = {
+  "hygiene.errors-redacted": {
+    fixtures: [],
+    async measure({ pass }): Promise<Measurement> {
+      const first = pass.newValue("err");
+      const second = pass.newValue("err2");
+      const third = pass.newValue("err3");
+      const secret = await pass.createSecret("err", first);
+      const tries: Array<[string, KeyholeErrorCode[], () => Promise<unknown>]> = [
+        [
+          "createSecret of an existing name",
+          ["SECRET_EXISTS"],
+          () => pass.createSecret("err", second),
+        ],
+      ];
+      const max = pass.caps.maxValueBytes;
+      if (max < MAX_BYTES_PROBED) {
+        const over = first.repeat(Math.ceil((max + 1) / first.length)).slice(0, max + 1);
+        tries.push([
+          "createSecret one byte over maxValueBytes",
+          ["SECRET_TOO_LARGE"],
+          () => pass.createSecret("err-big", over),
+        ]);
+      }
+      tries.push(["removeSecret", [], () => pass.backend.removeSecret(secret)]);
+      tries.push([
+        "removeSecret of a removed secret",
+        ["SECRET_NOT_FOUND"],
+        () => pass.backend.removeSecret(secret),
+      ]);
+      tries.push([
+        "replaceSecret of a removed secret",
+        pass.caps.replaceInPlace
+          ? ["SECRET_NOT_FOUND"]
+          : ["UNSUPPORTED_DELIVERY", "SECRET_NOT_FOUND"],
+        () => pass.backend.replaceSecret(secret, third),
+      ]);
+      const leaks: string[] = [];
+      const contradictions: string[] = [];
+      const codes: string[] = [];
+      for (const [what, expected, attempt] of tries) {
+        try {
+          await attempt();
+          if (expected.length > 0)
+            contradictions.push(`${what} succeeded; expected ${expected.join(" or ")}.`);
+          pass.record({ where: "host", argv: [what], note: "succeeded" });
+        } catch (error) {
+          const code = isKeyholeError(error) ? error.code : "untyped";
+          codes.push(code);
+          if (pass.redactor.leaks(errorText(error))) leaks.push(`${what} (${code})`);
+          if (expected.length === 0 || !expected.includes(code as KeyholeErrorCode)) {
+            contradictions.push(
+              `${what} threw ${code}${expected.length ? `, expected ${expected.join(" or ")}` : ""}.`,
+            );
+          }
+          pass.record({
+            where: "host",
+            argv: [what],
+            note: `threw ${code}: ${errorText(error).split("\n")[0]}`,
+          });
+        }
+      }
+      return {
+        outcome: leaks.length > 0 ? "exposed" : "protected",
+        observed:
+          leaks.length > 0
+            ? `value in: ${leaks.join(", ")}`
+            : `${codes.length} errors (${codes.join(", ")}) hold no value`,
+        contradictions,
+      };
+    },
+  },
+  "hygiene.temp-files": {
+    fixtures: [],
+    async measure({ pass }): Promise<Measurement> {
+      const dirs = [...new Set([tmpdir(), keyholeStateDir()])];
+      const { hits, looked } = await filesHolding(dirs, pass.startedAt - 1000, needlesOf(pass));
+      pass.record({
+        where: "host",
+        argv: ["(walk in node)", ...dirs],
+        stdout: hits.join("\n"),
+        note: `${looked} file(s) written since the pass started were read; ${hits.length} hold a value`,
+      });
+      return {
+        outcome: hits.length > 0 ? "exposed" : "protected",
+        observed:
+          hits.length > 0
+            ? `value in ${hits.slice(0, 3).join(", ")}`
+            : `${looked} new file(s) checked, none holds a value`,
+      };
+    },
+  },
+  "hygiene.host-argv-environ": {
+    fixtures: [],
+    async measure({ pass }): Promise<Measurement> {
+      const procs = pass.procs;
+      if (procs.unavailable)
+        return {
+          outcome: "error",
+          reason: `Host processes cannot be sampled: ${procs.unavailable}.`,
+        };
+      procs.sample();
+      const hits = procs.hits();
+      pass.record({
+        where: "host",
+        argv: ["(read /proc/*/cmdline and /proc/*/environ in node)"],
+        stdout: hits.map((h) => `pid ${h.pid} ${h.comm} ${h.where} [${h.value}]`).join("\n"),
+        note: `${procs.samples} samples of up to ${procs.maxProcesses} host processes (container processes excluded by PID namespace)`,
+      });
+      return {
+        outcome: hits.length > 0 ? "exposed" : "protected",
+        observed:
+          hits.length > 0
+            ? `value in ${hits
+                .slice(0, 3)
+                .map((h) => `${h.comm}[${h.pid}] ${h.where}`)
+                .join(", ")}`
+            : `${procs.samples} samples of ≤${procs.maxProcesses} processes, no value`,
+      };
+    },
+  },
+};

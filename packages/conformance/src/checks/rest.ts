@@ -1,0 +1,146 @@
+import { isTmpfs, type ScanResult, type StorageHit, scanStorage } from "../host-scan.js";
+import type { Measurement } from "../judge.js";
+import type { Pass } from "../pass.js";
+import { hostless } from "./env.js";
+import type { CheckImpl } from "./types.js";
+
+/** Values scanned for on the host: every printable test value but the plain env marker. */
+function scannedValues(pass: Pass): Map<string, string> {
+  return new Map([...pass.textValues].filter(([label]) => label !== "plain"));
+}
+
+/** Writable layers of the pass's workloads (a copy written into a container's own filesystem). */
+async function upperDirs(pass: Pass): Promise<string[]> {
+  const cli = pass.cli;
+  if (!cli) return [];
+  const dirs: string[] = [];
+  for (const w of pass.workloads) {
+    const r = await cli.run([
+      "inspect",
+      "--format",
+      "{{.GraphDriver.Data.UpperDir}}",
+      w.containerId,
+    ]);
+    const dir = r.stdout.trim();
+    if (r.code === 0 && dir.startsWith("/")) dirs.push(dir);
+  }
+  return dirs;
+}
+
+const scans = new WeakMap<Pass, Promise<ScanResult>>();
+
+/** One scan of the engine's storage while the workloads run, shared by the rest.* checks. */
+function scanWhileRunning(pass: Pass): Promise<ScanResult> {
+  let scan = scans.get(pass);
+  if (!scan) {
+    scan = (async () => {
+      const scope = await pass.storageScope();
+      const ids = pass.workloads.flatMap((w) => [w.containerId, w.objectId]);
+      return scanStorage(scope, scannedValues(pass), await upperDirs(pass), ids);
+    })();
+    scans.set(pass, scan);
+  }
+  return scan;
+}
+
+function recordScan(pass: Pass, scan: ScanResult, note: string): void {
+  for (const argv of scan.commands) {
+    pass.record({ where: "host", argv, note: `${note} (patterns on stdin)` });
+  }
+  pass.record({
+    where: "host",
+    argv: ["(classify candidates in node)"],
+    stdout: scan.hits
+      .map((h) => `${h.kind} ${h.fsType} ${h.form} [${h.value}] ${h.path}`)
+      .join("\n"),
+    note: `${scan.candidates} candidate file(s), ${scan.hits.length} hit(s), ${scan.durationMs} ms${scan.warnings.length ? `; ${scan.warnings.join("; ")}` : ""}`,
+  });
+}
+
+/** `store secrets/filedriver/secretsdata.json (base64: file, owned)`, ids shortened to 12 characters. */
+export function summarizeHits(hits: readonly StorageHit[], limit = 4): string {
+  const byPath = new Map<string, { hit: StorageHit; labels: Set<string>; forms: Set<string> }>();
+  for (const h of hits) {
+    const e = byPath.get(h.path) ?? { hit: h, labels: new Set(), forms: new Set() };
+    e.labels.add(h.value);
+    e.forms.add(h.form);
+    byPath.set(h.path, e);
+  }
+  const order = { store: 0, container: 1, engine: 2 } as const;
+  const parts = [...byPath.values()]
+    .sort((a, b) => order[a.hit.kind] - order[b.hit.kind])
+    .map(
+      ({ hit, labels, forms }) =>
+        `${hit.kind} ${hit.fsType === "tmpfs" ? "tmpfs " : ""}${shortPath(hit.path)} (${[...forms].join("+")}: ${[...labels].join(", ")})`,
+    );
+  const shown = parts.slice(0, limit).join("; ");
+  return parts.length > limit ? `${shown}; +${parts.length - limit} more` : shown;
+}
+
+/** Drops the well-known storage prefixes and shortens 64-hex ids. */
+export function shortPath(path: string): string {
+  return path
+    .replace(/^\/var\/lib\/containers\/storage\//, "")
+    .replace(/^\/var\/lib\/docker\//, "")
+    .replace(/\b([0-9a-f]{12})[0-9a-f]{52}\b/g, "$1…");
+}
+
+export const restChecks: Record<string, CheckImpl> = {
+  "rest.plaintext-on-host": {
+    fixtures: ["file", "env"],
+    async measure({ pass }) {
+      if (!pass.cli) return hostless(pass.backend.engine.kind);
+      const scan = await scanWhileRunning(pass);
+      recordScan(pass, scan, "files under the engine's storage holding a value");
+      const contradictions: string[] = [];
+      const inStore = scan.hits.filter((h) => h.kind === "store");
+      if (pass.caps.encryptedAtRest && inStore.length > 0) {
+        contradictions.push(
+          `The backend declares encryptedAtRest: true, yet its secret store holds the value readable: ${summarizeHits(inStore)}.`,
+        );
+      }
+      return {
+        outcome: scan.hits.length > 0 ? "exposed" : "protected",
+        observed: scan.hits.length > 0 ? summarizeHits(scan.hits) : "no copy found",
+        contradictions,
+      };
+    },
+  },
+  "rest.plaintext-on-disk": {
+    fixtures: ["file", "env"],
+    async measure({ pass }) {
+      if (!pass.cli) return hostless(pass.backend.engine.kind);
+      const scan = await scanWhileRunning(pass);
+      recordScan(pass, scan, "files under the engine's storage holding a value");
+      const onDisk = scan.hits.filter((h) => !isTmpfs(h.fsType));
+      return {
+        outcome: onDisk.length > 0 ? "exposed" : "protected",
+        observed:
+          onDisk.length > 0
+            ? summarizeHits(onDisk)
+            : scan.hits.length > 0
+              ? "only on tmpfs"
+              : "no copy found",
+      };
+    },
+  },
+  "rest.plaintext-after-dispose": {
+    fixtures: ["file"],
+    async measure({ pass }): Promise<Measurement> {
+      if (!pass.cli) return hostless(pass.backend.engine.kind);
+      if (pass.disposeError === undefined)
+        return { outcome: "error", reason: "dispose() did not run." };
+      const scope = await pass.storageScope();
+      const scan = await scanStorage(scope, scannedValues(pass), [], []);
+      recordScan(
+        pass,
+        scan,
+        "after dispose: files under the engine's storage still holding a value",
+      );
+      return {
+        outcome: scan.hits.length > 0 ? "exposed" : "protected",
+        observed: scan.hits.length > 0 ? summarizeHits(scan.hits) : "no copy left",
+      };
+    },
+  },
+};

@@ -1,0 +1,399 @@
+import { randomBytes } from "node:crypto";
+import {
+  isKeyholeError,
+  type RunSpec,
+  SECRETS_DIR,
+  type SecretDelivery,
+  type SecretHandle,
+  type Workload,
+} from "@keyhole/core";
+import type { BooleanCapability } from "./catalogue.js";
+import type { Gate } from "./judge.js";
+import { type Pass, q, USERS } from "./pass.js";
+
+/**
+ * The workload configurations checks look at. Fixtures the backend declares it supports share
+ * one container per group; a fixture it declares unsupported is tried alone (expecting
+ * `UNSUPPORTED_DELIVERY`, so usually no container starts).
+ */
+export type FixtureId =
+  | "env"
+  | "file"
+  | "owned"
+  | "outside"
+  | "capdrop"
+  | "scrub"
+  | "big"
+  | "binary"
+  | "replace";
+
+/** The env variable an env fixture delivers into. */
+export const SECRET_ENV = "KH_SECRET";
+/** A plain (non-secret) env variable of the file group, for `file.env-unaffected`. */
+export const PLAIN_ENV = "KH_PLAIN";
+/** Where the outside-target fixture asks for its file. */
+export const OUTSIDE_TARGET = "/etc/keyhole-outside-secret";
+/** Largest value `limits.max-bytes` really sends (a backend may declare more). */
+export const MAX_BYTES_PROBED = 8 * 1024 * 1024;
+
+/** What a fixture knows once set up: its values, secrets and where its file should be. */
+export interface FixtureData {
+  value?: string;
+  bytes?: Uint8Array;
+  secret?: SecretHandle;
+  /** Absolute path the contract says the file appears at. */
+  target?: string;
+  /** The path the adapter reported in `workload.fileTargets`. */
+  reportedTarget?: string;
+  /** Extra facts (e.g. the outcome of a max+1 create). */
+  facts: Record<string, string>;
+  /** For `replace`: the value before replacement. */
+  oldValue?: string;
+  /** For `owned`: the plain env value beside the restricted file. */
+  plain?: string;
+}
+
+/** A fixture after its group was started (or refused). */
+export interface FixtureState {
+  id: FixtureId;
+  gate: Gate;
+  workload?: Workload;
+  data: FixtureData;
+}
+
+interface Prepared {
+  deliveries: SecretDelivery[];
+  env?: Record<string, string>;
+  capDrop?: string[];
+  allowOutside?: boolean;
+  /** Shell lines PID 1 runs before it unsets KH_SECRET. */
+  init?: string[];
+  data: FixtureData;
+}
+
+interface FixtureDef {
+  group: string;
+  requires: readonly BooleanCapability[];
+  prepare(pass: Pass): Promise<Prepared>;
+}
+
+function defaultTarget(secret: SecretHandle, target?: string): string {
+  const t = target ?? secret.name;
+  return t.startsWith("/") ? t : `${SECRETS_DIR}/${t}`;
+}
+
+const FIXTURES: Record<FixtureId, FixtureDef> = {
+  env: {
+    group: "env",
+    requires: ["envDelivery"],
+    async prepare(pass) {
+      const value = pass.newValue("env");
+      const secret = await pass.createSecret("env", value);
+      return {
+        deliveries: [{ secret, as: "env", name: SECRET_ENV }],
+        // fig. 4-2: a child started before `unset` inherits it, one started after does not;
+        // fig. 4-8: a long-lived uid-2000 process holds it; fig. 4-9: a root process got it as argv.
+        init: [
+          `sh -c 'env | grep "^${SECRET_ENV}=" | sha256sum | cut -c1-64 > /tmp/kh-child-before.sha'`,
+          "su -s /bin/sh alice -c 'exec sleep 2147483' &",
+          "echo $! > /tmp/kh-alice.pid",
+          `sh -c 'trap "exit 0" TERM; while :; do sleep 1; done' kh-runner "$${SECRET_ENV}" &`,
+          "echo $! > /tmp/kh-runner.pid",
+        ],
+        data: { value, secret, facts: {} },
+      };
+    },
+  },
+  file: {
+    group: "file",
+    requires: ["fileDelivery"],
+    async prepare(pass) {
+      const value = pass.newValue("file");
+      const secret = await pass.createSecret("file", value);
+      const target = defaultTarget(secret);
+      return {
+        deliveries: [{ secret, as: "file" }],
+        // fig. 5-6: a consumer reads the value from stdin and keeps only a digest of it.
+        init: [
+          `sh -c 'read -r kh_tok; printf %s "$kh_tok" | sha256sum | cut -c1-64 > /tmp/kh-consumer.sha; trap "exit 0" TERM; while :; do sleep 1; done' kh-consumer < ${q(target)} &`,
+          "echo $! > /tmp/kh-consumer.pid",
+        ],
+        data: { value, secret, target, facts: {} },
+      };
+    },
+  },
+  owned: {
+    group: "file",
+    requires: ["fileDelivery", "fileOwnership", "fileMode"],
+    async prepare(pass) {
+      const value = pass.newValue("owned");
+      const plain = pass.newValue("plain");
+      const secret = await pass.createSecret("owned", value);
+      return {
+        deliveries: [{ secret, as: "file", uid: 2000, gid: 2000, mode: 0o400 }],
+        // fig. 5-5: a plain variable beside the restricted file.
+        env: { [PLAIN_ENV]: plain },
+        data: { value, plain, secret, target: defaultTarget(secret), facts: {} },
+      };
+    },
+  },
+  outside: {
+    group: "file",
+    requires: ["fileDelivery", "targetOutsideSecretsDir"],
+    async prepare(pass) {
+      const value = pass.newValue("outside");
+      const secret = await pass.createSecret("outside", value);
+      return {
+        deliveries: [{ secret, as: "file", target: OUTSIDE_TARGET }],
+        allowOutside: true,
+        data: { value, secret, target: OUTSIDE_TARGET, facts: {} },
+      };
+    },
+  },
+  capdrop: {
+    group: "capdrop",
+    requires: ["fileDelivery", "capDrop"],
+    async prepare(pass) {
+      const value = pass.newValue("capdrop");
+      const secret = await pass.createSecret("capdrop", value);
+      return {
+        deliveries: [{ secret, as: "file" }],
+        capDrop: ["DAC_OVERRIDE"],
+        data: { value, secret, target: defaultTarget(secret), facts: {} },
+      };
+    },
+  },
+  scrub: {
+    group: "capdrop",
+    requires: ["fileDelivery", "scrubAfterUse"],
+    async prepare(pass) {
+      const value = pass.newValue("scrub");
+      const secret = await pass.createSecret("scrub", value);
+      // fig. 5-3: mode 0644 with CAP_DAC_OVERRIDE dropped, where the backend can express them.
+      return {
+        deliveries: [
+          { secret, as: "file", scrub: true, ...(pass.caps.fileMode ? { mode: 0o644 } : {}) },
+        ],
+        ...(pass.caps.capDrop ? { capDrop: ["DAC_OVERRIDE"] } : {}),
+        data: { value, secret, target: defaultTarget(secret), facts: {} },
+      };
+    },
+  },
+  big: {
+    group: "limits",
+    requires: ["fileDelivery"],
+    async prepare(pass) {
+      const declared = pass.caps.maxValueBytes;
+      const size = Math.max(1, Math.min(declared, MAX_BYTES_PROBED));
+      // Printable, so a truncation or re-encoding shows in the digest and size alike.
+      const value = randomBytes(Math.ceil((size * 3) / 4) + 3)
+        .toString("base64")
+        .slice(0, size);
+      pass.addValue("big", value);
+      const facts: Record<string, string> = { size: String(size), declared: String(declared) };
+      if (declared <= MAX_BYTES_PROBED) {
+        const over = `${value}x`;
+        pass.addValue("big+1", over);
+        try {
+          await pass.createSecret("big1", over);
+          facts.overLimit = "accepted";
+        } catch (error) {
+          facts.overLimit = isKeyholeError(error) ? error.code : "untyped error";
+          facts.overLimitMessage = error instanceof Error ? error.message : String(error);
+        }
+      } else {
+        facts.overLimit = "not probed";
+      }
+      const secret = await pass.createSecret("big", value);
+      return {
+        deliveries: [{ secret, as: "file" }],
+        data: { value, secret, target: defaultTarget(secret), facts },
+      };
+    },
+  },
+  binary: {
+    group: "limits",
+    requires: ["fileDelivery", "binarySafe"],
+    async prepare(pass) {
+      // NUL, invalid UTF-8 (0xff 0xfe, a lone continuation byte, a broken 2-byte sequence), CR/LF.
+      const bytes = new Uint8Array(
+        Buffer.concat([
+          randomBytes(16),
+          Buffer.from([0x00, 0xff, 0xfe, 0x0a, 0x0d, 0x80, 0xc3, 0x28, 0x00]),
+          randomBytes(16),
+          Buffer.from([0x00]),
+        ]),
+      );
+      pass.addValue("binary", bytes);
+      const secret = await pass.createSecret("binary", bytes);
+      return {
+        deliveries: [{ secret, as: "file" }],
+        data: { bytes, secret, target: defaultTarget(secret), facts: {} },
+      };
+    },
+  },
+  replace: {
+    group: "replace",
+    requires: ["fileDelivery", "replaceInPlace"],
+    async prepare(pass) {
+      const oldValue = pass.newValue("replace-old");
+      const value = pass.newValue("replace-new");
+      const created = await pass.createSecret("replace", oldValue);
+      const secret = await pass.backend.replaceSecret(created, value);
+      pass.procs.sample();
+      return {
+        deliveries: [{ secret, as: "file" }],
+        data: { value, oldValue, secret, target: defaultTarget(secret), facts: {} },
+      };
+    },
+  },
+};
+
+/** The capabilities a fixture's delivery needs. */
+export function fixtureRequires(id: FixtureId): readonly BooleanCapability[] {
+  return FIXTURES[id].requires;
+}
+
+/**
+ * Starts fixtures on demand, sharing one workload per group among the fixtures the backend
+ * declares, and remembers every state so each fixture is set up at most once per pass.
+ */
+export class FixturePool {
+  readonly #pass: Pass;
+  readonly #needed: ReadonlySet<FixtureId>;
+  readonly #groups = new Map<string, Promise<Map<FixtureId, FixtureState>>>();
+
+  constructor(pass: Pass, needed: Iterable<FixtureId>) {
+    this.#pass = pass;
+    this.#needed = new Set(needed);
+  }
+
+  /** True when the backend declares every capability fixture `id` needs. */
+  declared(id: FixtureId): boolean {
+    return FIXTURES[id].requires.every((c) => this.#pass.caps[c] === true);
+  }
+
+  /** The group key a fixture starts in: its shared group when declared, else alone. */
+  groupOf(id: FixtureId): string {
+    return this.declared(id) ? FIXTURES[id].group : `solo:${id}`;
+  }
+
+  /** The fixture's state, starting its group's workload the first time. */
+  async get(id: FixtureId): Promise<FixtureState> {
+    const key = this.groupOf(id);
+    let group = this.#groups.get(key);
+    if (!group) {
+      const members = key.startsWith("solo:")
+        ? [id]
+        : [...this.#needed].filter((f) => this.groupOf(f) === key);
+      if (!members.includes(id)) members.push(id);
+      group = this.#start(members);
+      this.#groups.set(key, group);
+    }
+    const state = (await group).get(id);
+    if (!state) throw new Error(`keyhole conformance bug: fixture ${id} missing from its group.`);
+    return state;
+  }
+
+  async #start(members: FixtureId[]): Promise<Map<FixtureId, FixtureState>> {
+    const pass = this.#pass;
+    const states = new Map<FixtureId, FixtureState>();
+    const prepared: Array<[FixtureId, Prepared]> = [];
+    for (const id of members) {
+      pass.throwIfAborted();
+      try {
+        prepared.push([id, await FIXTURES[id].prepare(pass)]);
+      } catch (error) {
+        states.set(id, { id, gate: gateOf(error), data: { facts: {} } });
+      }
+    }
+    if (prepared.length === 0) return states;
+    const deliveries = prepared.flatMap(([, p]) => p.deliveries);
+    const env = Object.assign({}, ...prepared.map(([, p]) => p.env ?? {})) as Record<
+      string,
+      string
+    >;
+    const capDrop = [...new Set(prepared.flatMap(([, p]) => p.capDrop ?? []))];
+    const init = prepared.flatMap(([, p]) => p.init ?? []);
+    const spec: RunSpec = {
+      image: pass.image,
+      command: ["sh", "-c", pid1Script(init)],
+      secrets: deliveries,
+      labels: { "keyhole.conformance": prepared.map(([f]) => f).join(".") },
+      ...(Object.keys(env).length > 0 ? { env } : {}),
+      ...(capDrop.length > 0 ? { capDrop } : {}),
+      ...(prepared.some(([, p]) => p.allowOutside) ? { allowTargetOutsideSecretsDir: true } : {}),
+    };
+    let workload: Workload | undefined;
+    let gate: Gate = { kind: "accepted" };
+    try {
+      workload = await pass.run(
+        spec,
+        prepared.map(([f]) => f),
+      );
+    } catch (error) {
+      gate = gateOf(error);
+    }
+    if (workload) {
+      try {
+        await waitReady(pass, workload);
+      } catch (error) {
+        gate = {
+          kind: "error",
+          message: error instanceof Error ? error.message : String(error),
+          accepted: true,
+        };
+      }
+    }
+    let index = 0;
+    for (const [id, p] of prepared) {
+      const data = p.data;
+      for (const d of p.deliveries) {
+        if (d.as === "file" && workload) data.reportedTarget = workload.fileTargets[index];
+        if (d.as === "file") index++;
+      }
+      states.set(id, { id, gate, ...(workload ? { workload } : {}), data });
+    }
+    return states;
+  }
+}
+
+/** Maps a thrown error to a gate: `UNSUPPORTED_DELIVERY` → unsupported, anything else → error. */
+export function gateOf(error: unknown): Gate {
+  const message = error instanceof Error ? error.message : String(error);
+  if (isKeyholeError(error, "UNSUPPORTED_DELIVERY")) return { kind: "unsupported", message };
+  return { kind: "error", message: isKeyholeError(error) ? `${error.code}: ${message}` : message };
+}
+
+/**
+ * PID 1 of every probe workload: runs the fixtures' init lines, unsets KH_SECRET (fig. 4-3/4-4),
+ * records that the unset took, marks itself ready and then idles, exiting at once on SIGTERM so
+ * a stop never waits for the engine's grace period.
+ */
+export function pid1Script(init: readonly string[]): string {
+  return [
+    ...init,
+    `unset ${SECRET_ENV}`,
+    `env | grep -c '^${SECRET_ENV}=' > /tmp/kh-unset.count`,
+    `sh -c 'env | grep "^${SECRET_ENV}=" | sha256sum | cut -c1-64 > /tmp/kh-child-after.sha'`,
+    ": > /tmp/kh-ready",
+    "trap 'exit 0' TERM",
+    "while :; do sleep 1; done",
+  ].join("\n");
+}
+
+async function waitReady(pass: Pass, workload: Workload): Promise<void> {
+  const r = await workload.exec(
+    [
+      "sh",
+      "-c",
+      "i=0; while [ ! -e /tmp/kh-ready ]; do i=$((i+1)); [ $i -gt 300 ] && exit 1; sleep 0.1; done",
+    ],
+    { user: USERS.root },
+  );
+  if (r.exitCode !== 0) {
+    throw new Error(
+      `The probe workload did not become ready within 30 s (exit ${r.exitCode}): ${pass.redactor.clip(r.stderr, 300)}`,
+    );
+  }
+}

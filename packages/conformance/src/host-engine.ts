@@ -1,0 +1,87 @@
+import { spawn } from "node:child_process";
+import { existsSync } from "node:fs";
+import { type EngineInfo, podmanEnv } from "@keyhole/core";
+
+/** What an engine CLI printed. stdout stays bytes-exact; nothing is redacted here. */
+export interface CliResult {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+/**
+ * The engine's own CLI, used as an oracle that bypasses the adapter under test (`podman
+ * inspect`, `docker ps --filter label=…`). Never given a secret value: values are compared in
+ * Node after the output comes back.
+ */
+export interface EngineCli {
+  readonly kind: "podman" | "docker";
+  readonly binary: string;
+  run(args: string[], timeoutMs?: number): Promise<CliResult>;
+}
+
+/**
+ * The CLI for `engine`, with the environment the backend declared (`engine.env`, Podman's
+ * `CONTAINERS_CONF` via `podmanEnv()`, `DOCKER_HOST` from `engine.endpoint`); undefined for
+ * engines of kind `"other"`, which keyhole cannot look at from the host.
+ */
+export function engineCli(engine: EngineInfo): EngineCli | undefined {
+  if (engine.kind === "other") return undefined;
+  const kind = engine.kind;
+  const base = { ...process.env, ...(engine.env ?? {}) };
+  let env: NodeJS.ProcessEnv;
+  let binary: string;
+  if (kind === "podman") {
+    env = podmanEnv(base);
+    binary = "podman";
+  } else {
+    env = { ...base };
+    if (engine.endpoint && /^(unix|tcp|ssh):\/\//.test(engine.endpoint))
+      env.DOCKER_HOST = engine.endpoint;
+    // Debian's client matches its dockerd; /usr/local/bin/docker may be a newer client-only build.
+    binary = existsSync("/usr/bin/docker") ? "/usr/bin/docker" : "docker";
+  }
+  return {
+    kind,
+    binary,
+    run: (args, timeoutMs = 60_000) => runCollect(binary, args, { env, timeoutMs }),
+  };
+}
+
+/**
+ * Runs `command` and collects its output; `input` (if any) goes to its stdin, which is how a
+ * value reaches a host tool (e.g. `grep -f -`) without entering its argv.
+ */
+export function runCollect(
+  command: string,
+  args: string[],
+  options: { env?: NodeJS.ProcessEnv; input?: string; timeoutMs?: number } = {},
+): Promise<CliResult> {
+  return new Promise((resolve) => {
+    const child = spawn(command, args, {
+      env: options.env ?? process.env,
+      stdio: [options.input === undefined ? "ignore" : "pipe", "pipe", "pipe"],
+    });
+    const out: Buffer[] = [];
+    const err: Buffer[] = [];
+    const timer = setTimeout(() => child.kill("SIGKILL"), options.timeoutMs ?? 120_000);
+    child.stdout?.on("data", (d: Buffer) => out.push(d));
+    child.stderr?.on("data", (d: Buffer) => err.push(d));
+    child.on("error", (e) => {
+      clearTimeout(timer);
+      resolve({ code: 127, stdout: "", stderr: e.message });
+    });
+    child.on("close", (code) => {
+      clearTimeout(timer);
+      resolve({
+        code: code ?? 1,
+        stdout: Buffer.concat(out).toString("utf8"),
+        stderr: Buffer.concat(err).toString("utf8"),
+      });
+    });
+    if (child.stdin) {
+      child.stdin.on("error", () => {});
+      child.stdin.end(options.input);
+    }
+  });
+}

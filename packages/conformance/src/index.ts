@@ -1,0 +1,36 @@
+export {
+  type BooleanCapability,
+  CHECKS,
+  type CheckDefinition,
+  type CheckGroup,
+  type CheckPhase,
+  catalogue,
+  checkById,
+} from "./catalogue.js";
+export {
+  type Gate,
+  judge,
+  type Measurement,
+  missingCapabilities,
+  type Verdict,
+  verdictOf,
+} from "./judge.js";
+export { Redactor, valueForms } from "./redaction.js";
+export {
+  type BackendReport,
+  type CheckResult,
+  type Evidence,
+  OUTCOMES,
+  type Outcome,
+  type Report,
+  SCHEMA_VERSION,
+  type WorkloadRecord,
+} from "./report.js";
+export {
+  type ConformanceOptions,
+  type ProgressEvent,
+  runComparison,
+  runConformance,
+  TOOL_VERSION,
+} from "./run-conformance.js";
+export { type CheckSelection, globToRegExp, selectChecks } from "./select.js";

@@ -1,0 +1,276 @@
+import { createHash, randomBytes } from "node:crypto";
+import type {
+  Capabilities,
+  ExecResult,
+  RunSpec,
+  SecretBackend,
+  SecretHandle,
+  SecretValue,
+  Workload,
+} from "@keyhole/core";
+import { type EngineCli, engineCli } from "./host-engine.js";
+import { type StorageScope, storageScope } from "./host-scan.js";
+import { ProcScanner } from "./proc-scan.js";
+import { Redactor } from "./redaction.js";
+import type { Evidence, WorkloadRecord } from "./report.js";
+
+/** The users every probe looks as: root, alice (2000) and bob (3000) of the probe image. */
+export const USERS = { root: "0", alice: "2000", bob: "3000" } as const;
+
+/** sha256 hex of a value's bytes (probes compare digests, so values never travel in argv). */
+export function sha256(value: string | Uint8Array): string {
+  return createHash("sha256")
+    .update(typeof value === "string" ? Buffer.from(value, "utf8") : value)
+    .digest("hex");
+}
+
+/**
+ * Everything one backend's pass shares between its checks: the backend, its test values (all
+ * redacted from the report), the secrets and workloads it made, the host oracle and the
+ * process sampler. Internal to the suite.
+ */
+export class Pass {
+  readonly backend: SecretBackend;
+  readonly caps: Capabilities;
+  readonly image: string;
+  readonly redactor = new Redactor();
+  readonly procs = new ProcScanner();
+  readonly cli: EngineCli | undefined;
+  /** Short random tag in every name this pass creates. */
+  readonly tag = randomBytes(3).toString("hex");
+  /** When the pass started (epoch ms). */
+  readonly startedAt = Date.now();
+  /** Printable test values by label, for host scans. */
+  readonly textValues = new Map<string, string>();
+  /** Every secret name this pass asked the backend to create. */
+  readonly secretNames = new Set<string>();
+  /** Every workload that really started. */
+  readonly workloads: Workload[] = [];
+  /** Every attempted workload. */
+  readonly workloadRecords: WorkloadRecord[] = [];
+  /** Set once `dispose()` ran: its error message, or null when it succeeded. */
+  disposeError: string | null | undefined;
+  /** Evidence of the check running now. */
+  evidence: Evidence[] = [];
+  readonly signal: AbortSignal | undefined;
+
+  constructor(backend: SecretBackend, image: string, signal?: AbortSignal) {
+    this.backend = backend;
+    this.caps = { ...backend.capabilities };
+    this.image = image;
+    this.cli = engineCli(backend.engine);
+    this.signal = signal;
+  }
+
+  #scope: Promise<StorageScope> | undefined;
+
+  /**
+   * Where the engine keeps state on the host (asked once per pass; `podman info` takes seconds
+   * on a busy machine, so the pass starts asking early).
+   */
+  storageScope(): Promise<StorageScope> {
+    if (!this.cli) return Promise.reject(new Error("No host-side oracle for this engine."));
+    this.#scope ??= storageScope(this.backend.engine, this.cli);
+    return this.#scope;
+  }
+
+  /** A fresh random printable value, redacted everywhere and watched on the host. */
+  newValue(label: string): string {
+    const value = randomBytes(16).toString("hex");
+    this.addValue(label, value);
+    this.textValues.set(label, value);
+    return value;
+  }
+
+  /** Registers a value made elsewhere (binary, large) for redaction and process sampling. */
+  addValue(label: string, value: string | Uint8Array): void {
+    this.redactor.add(value);
+    this.procs.watch(label, value);
+  }
+
+  /** A secret name unique to this pass: `kh-<label>-<tag>`. */
+  name(label: string): string {
+    return `kh-${label}-${this.tag}`;
+  }
+
+  /** `backend.createSecret` under this pass's name for `label`; samples host processes after. */
+  async createSecret(label: string, value: SecretValue): Promise<SecretHandle> {
+    const name = this.name(label);
+    this.secretNames.add(name);
+    try {
+      return await this.backend.createSecret(name, value, {
+        labels: { "keyhole.conformance": label },
+      });
+    } finally {
+      this.procs.sample();
+    }
+  }
+
+  /** `backend.run`, recorded as a workload start; samples host processes after. */
+  async run(spec: RunSpec, fixtures: string[]): Promise<Workload> {
+    const started = Date.now();
+    const record: WorkloadRecord = { fixtures, startMs: 0, started: false };
+    this.workloadRecords.push(record);
+    try {
+      const workload = await this.backend.run(spec);
+      record.started = true;
+      this.workloads.push(workload);
+      return workload;
+    } finally {
+      record.startMs = Date.now() - started;
+      this.procs.sample();
+    }
+  }
+
+  /**
+   * Runs `script` with `sh -c` in `workload` as `user`, records redacted evidence, and returns
+   * the raw result for the check to compare. Throws if the script holds a value: probes feed
+   * values on stdin or compare digests.
+   */
+  async sh(
+    workload: Workload,
+    script: string,
+    options: { user?: string; stdin?: string | Uint8Array; note?: string } = {},
+  ): Promise<ExecResult> {
+    if (this.redactor.leaks(script)) {
+      throw new Error("keyhole conformance bug: a probe script holds a test value.");
+    }
+    const user = options.user ?? USERS.root;
+    const argv = ["sh", "-c", script];
+    const result = await workload.exec(argv, {
+      user,
+      ...(options.stdin !== undefined ? { stdin: options.stdin } : {}),
+    });
+    this.record({
+      where: "container",
+      user,
+      argv,
+      exitCode: result.exitCode,
+      stdout: result.stdout,
+      stderr: result.stderr,
+      ...(options.note ? { note: options.note } : {}),
+    });
+    return result;
+  }
+
+  /**
+   * Runs several probe scripts in **one** root exec session, each as its own user via
+   * `su -s /bin/sh <user> -c` (a separate process per part, one engine round trip), and
+   * returns each part's output, in order. Records no evidence: the caller does.
+   */
+  async runParts(
+    workload: Workload,
+    parts: ReadonlyArray<readonly [ProbeUser, string]>,
+  ): Promise<{
+    outputs: Array<{ kv: Map<string, string>; raw: string }>;
+    result: ExecResult;
+    argv: string[];
+  }> {
+    const text = partsScript(parts);
+    if (this.redactor.leaks(text)) {
+      throw new Error("keyhole conformance bug: a probe script holds a test value.");
+    }
+    const argv = ["sh", "-c", text];
+    const result = await workload.exec(argv, { user: USERS.root });
+    const outputs = parts.map(() => ({ kv: new Map<string, string>(), raw: "" }));
+    const chunks = result.stdout.split(/^@@part=(\d+)$/m);
+    for (let i = 1; i < chunks.length; i += 2) {
+      const at = Number(chunks[i]);
+      const raw = chunks[i + 1] ?? "";
+      if (at < outputs.length) outputs[at] = { kv: parseKv(raw), raw };
+    }
+    return { outputs, result, argv };
+  }
+
+  /** {@link runParts} for one check, with its evidence recorded; returns each part's `key=value` map. */
+  async multi(
+    workload: Workload,
+    parts: ReadonlyArray<readonly [ProbeUser, string]>,
+    note?: string,
+  ): Promise<Array<Map<string, string>>> {
+    const { outputs, result, argv } = await this.runParts(workload, parts);
+    this.record({
+      where: "container",
+      user: USERS.root,
+      argv,
+      exitCode: result.exitCode,
+      stdout: result.stdout,
+      stderr: result.stderr,
+      ...(note ? { note } : {}),
+    });
+    return outputs.map((o) => o.kv);
+  }
+
+  /** Adds a redacted, truncated evidence step to the current check. */
+  record(step: Evidence): void {
+    this.evidence.push(this.redactor.evidence(step));
+  }
+
+  /** Throws the signal's reason when the run was aborted. */
+  throwIfAborted(): void {
+    this.signal?.throwIfAborted();
+  }
+}
+
+/**
+ * Parses probe output of `key=value` lines into a map (first occurrence wins). Probes print
+ * digests and stat fields this way.
+ */
+export function parseKv(stdout: string): Map<string, string> {
+  const out = new Map<string, string>();
+  for (const line of stdout.split("\n")) {
+    const i = line.indexOf("=");
+    if (i <= 0) continue;
+    const key = line.slice(0, i).trim();
+    if (!out.has(key)) out.set(key, line.slice(i + 1).trim());
+  }
+  return out;
+}
+
+/**
+ * Shell helpers every probe script starts with:
+ * - `h` — sha256 hex of stdin;
+ * - `rd FILE KEY` — prints `KEY=<sha256>` when the file can be read, else `KEY=denied <error>`;
+ * - `wr FILE KEY TEXT` — tries to overwrite FILE with TEXT, prints `KEY=ok` or `KEY=refused <error>`.
+ */
+export const SH_PRELUDE = [
+  "h() { sha256sum | cut -c1-64; }",
+  'rd() { if cat -- "$1" >/dev/null 2>&1; then echo "$2=$(cat -- "$1" | h)"; else echo "$2=denied $(cat -- "$1" 2>&1 >/dev/null | head -n1)"; fi; }',
+  'wr() { if e=$( { printf %s "$3" > "$1"; } 2>&1 ); then echo "$2=ok"; else echo "$2=refused $e"; fi; }',
+].join("\n");
+
+/** Lists every process's arguments twice over: `ps`, then each /proc/<pid>/cmdline. */
+export const PS_LISTING = [
+  "ps -o pid,user,args",
+  "echo ---",
+  "for p in /proc/[0-9]*; do printf '%s: ' \"$p\"; tr '\\0' ' ' < $p/cmdline 2>/dev/null; echo; done",
+].join("\n");
+
+/** The users of the probe image a part can run as. */
+export type ProbeUser = "root" | "alice" | "bob";
+
+/**
+ * One root shell script running `parts` in order, each introduced by an `@@part=<i>` line;
+ * root parts in a subshell, others through `su -s /bin/sh <user> -c`.
+ */
+export function partsScript(parts: ReadonlyArray<readonly [ProbeUser, string]>): string {
+  return parts
+    .flatMap(([user, body], i) => {
+      const full = script(body);
+      return [
+        `echo '@@part=${i}'`,
+        user === "root" ? `(\n${full}\n)` : `su -s /bin/sh ${user} -c ${q(full)}`,
+      ];
+    })
+    .join("\n");
+}
+
+/** A probe script: the prelude, then `lines`. */
+export function script(...lines: string[]): string {
+  return `${SH_PRELUDE}\n${lines.join("\n")}`;
+}
+
+/** Single-quotes `s` for sh. */
+export function q(s: string): string {
+  return `'${s.replace(/'/g, `'\\''`)}'`;
+}

@@ -1,0 +1,426 @@
+import { createRequire } from "node:module";
+import { InvalidInputError, podmanEnv, type SecretBackend, type Workload } from "@keyhole/core";
+import { ensureProbeImage, ensureProbeImageInfo } from "@keyhole/probe";
+import { CHECKS, type CheckDefinition, type CheckPhase } from "./catalogue.js";
+import { IMPLEMENTATIONS } from "./checks/index.js";
+import { type BatchImpl, isBatch, type Part, type PartOutput } from "./checks/types.js";
+import { type FixtureId, FixturePool, type FixtureState } from "./fixtures.js";
+import { type Gate, judge, type Measurement } from "./judge.js";
+import { Pass, partsScript, USERS } from "./pass.js";
+import type { Redactor } from "./redaction.js";
+import {
+  type BackendReport,
+  type CheckResult,
+  type Evidence,
+  type Report,
+  SCHEMA_VERSION,
+} from "./report.js";
+import { type CheckSelection, selectChecks } from "./select.js";
+
+/** What {@link runConformance} reports while it works. */
+export interface ProgressEvent {
+  /** `check-start` before a check runs, `check-done` with its result after. */
+  type: "check-start" | "check-done";
+  backendId: string;
+  check: string;
+  /** 1-based position of the check within this backend's pass. */
+  index: number;
+  /** Number of checks in this backend's pass. */
+  total: number;
+  /** The (redacted) result, on `check-done`. */
+  result?: CheckResult;
+}
+
+/** Options of {@link runConformance} and {@link runComparison}. */
+export interface ConformanceOptions {
+  /** Check ids or globs (`"env.*"`); default every check of the catalogue. */
+  checks?: CheckSelection;
+  /** Called before and after every check. Must not throw. */
+  onProgress?: (event: ProgressEvent) => void;
+  /** Aborts between checks; the backend is still disposed, then the signal's reason is thrown. */
+  signal?: AbortSignal;
+  /**
+   * The probe image (busybox with users alice 2000 and bob 3000), or a function choosing it per
+   * backend. Default: `ensureProbeImage()` from @keyhole/probe for engines of kind podman and
+   * docker (referenced by id on Docker, so Swarm never tries a pull). Required for kind `"other"`.
+   */
+  image?: string | ((backend: SecretBackend) => string | undefined);
+}
+
+const PHASES: readonly CheckPhase[] = ["read", "host", "mutate", "dispose", "final"];
+
+/** The version of this package, for the report's `tool` block. */
+export const TOOL_VERSION: string = (
+  createRequire(import.meta.url)("../package.json") as { version: string }
+).version;
+
+/**
+ * Runs the conformance catalogue (or `options.checks`) against one backend and returns the
+ * report. The backend is **disposed** at the end (lifecycle.cleanup checks that dispose leaves
+ * nothing behind), so hand it a backend made for this run.
+ *
+ * @example
+ * ```ts
+ * import { podmanFileBackend } from "@keyhole/podman";
+ * import { runConformance } from "@keyhole/conformance";
+ * const report = await runConformance(podmanFileBackend(), { checks: ["env.*", "file.*"] });
+ * for (const r of report.backends[0]!.results) console.log(r.check, r.outcome, r.observed);
+ * ```
+ */
+export function runConformance(
+  backend: SecretBackend,
+  options: ConformanceOptions = {},
+): Promise<Report> {
+  return runComparison([backend], options);
+}
+
+/**
+ * Runs the catalogue against several backends side by side (one pass per backend, all at
+ * once) and returns one report. A backend whose `ready()` fails is recorded with
+ * `available: false` and the error's message (with its fix command) as `unavailableReason`.
+ * Every backend is disposed at the end.
+ *
+ * @example
+ * ```ts
+ * const report = await runComparison([podmanFileBackend(), dockerSwarmBackend()]);
+ * ```
+ */
+export async function runComparison(
+  backends: readonly SecretBackend[],
+  options: ConformanceOptions = {},
+): Promise<Report> {
+  const started = Date.now();
+  const startedAt = new Date(started).toISOString();
+  const selected = selectChecks(options.checks);
+  const passes = await Promise.all(backends.map((b) => runBackend(b, selected, options)));
+  let report: Report = {
+    schemaVersion: SCHEMA_VERSION,
+    tool: { name: "@keyhole/conformance", version: TOOL_VERSION },
+    startedAt,
+    durationMs: Date.now() - started,
+    backends: passes.map((p) => p.report),
+  };
+  // The last line of defence: no value of any pass may be in the report, whichever backend's
+  // text carried it (each pass already checked its own part as hygiene.report-redacted).
+  for (const { redactor } of passes) {
+    if (redactor) report = redactor.sweep(report).value;
+  }
+  return report;
+}
+
+interface PassOutcome {
+  report: BackendReport;
+  redactor?: Redactor;
+}
+
+async function runBackend(
+  backend: SecretBackend,
+  selected: readonly CheckDefinition[],
+  options: ConformanceOptions,
+): Promise<PassOutcome> {
+  const started = Date.now();
+  const base: BackendReport = {
+    id: backend.id,
+    available: true,
+    engine: { name: backend.engine.name, version: "unknown" },
+    capabilities: { ...backend.capabilities },
+    results: [],
+    workloadStarts: 0,
+    workloads: [],
+    durationMs: 0,
+  };
+  try {
+    base.engine.version = (await backend.ready()).version;
+  } catch (error) {
+    await backend.dispose().catch(() => {});
+    return {
+      report: {
+        ...base,
+        available: false,
+        unavailableReason: error instanceof Error ? error.message : String(error),
+        durationMs: Date.now() - started,
+      },
+    };
+  }
+  let image: string;
+  try {
+    image = await resolveImage(backend, options);
+  } catch (error) {
+    await backend.dispose().catch(() => {});
+    const reason = error instanceof Error ? error.message : String(error);
+    return {
+      report: {
+        ...base,
+        results: selected.map((c) => ({ check: c.id, outcome: "error", reason, durationMs: 0 })),
+        durationMs: Date.now() - started,
+      },
+    };
+  }
+
+  const pass = new Pass(backend, image, options.signal);
+  pass.procs.start(500);
+  if (pass.cli && selected.some((c) => c.group === "rest")) {
+    // Asked early and cached: the answer (e.g. `podman info`) is slow on a busy host.
+    pass.storageScope().catch(() => {});
+  }
+  const needed = new Set<FixtureId>(selected.flatMap((c) => IMPLEMENTATIONS[c.id]?.fixtures ?? []));
+  const pool = new FixturePool(pass, needed);
+  const results = new Map<string, CheckResult>();
+  const ordered = [...selected].sort(
+    (a, b) =>
+      PHASES.indexOf(a.phase) - PHASES.indexOf(b.phase) || CHECKS.indexOf(a) - CHECKS.indexOf(b),
+  );
+  let disposed = false;
+  let setupMs = 0;
+  let disposeMs = 0;
+  const dispose = async () => {
+    if (disposed) return;
+    disposed = true;
+    const t = Date.now();
+    try {
+      await backend.dispose();
+      pass.disposeError = null;
+    } catch (error) {
+      pass.disposeError = pass.redactor.text(
+        error instanceof Error ? error.message : String(error),
+      );
+    }
+    disposeMs = Date.now() - t;
+    pass.procs.sample();
+  };
+  try {
+    // Every workload starts before the first check, so dispose-phase checks look at a run that
+    // really used its secrets, and independent containers start two at a time.
+    await inBatches([...needed], 2, (f) => pool.get(f));
+    setupMs = Date.now() - started;
+    const batched = await runBatches(selected, pass, pool);
+    let index = 0;
+    for (const def of ordered) {
+      pass.throwIfAborted();
+      index++;
+      if ((def.phase === "dispose" || def.phase === "final") && !disposed) await dispose();
+      if (def.id === "hygiene.report-redacted") continue;
+      options.onProgress?.({
+        type: "check-start",
+        backendId: backend.id,
+        check: def.id,
+        index,
+        total: ordered.length,
+      });
+      const result = await runCheck(def, pass, pool, batched.get(def.id));
+      results.set(def.id, result);
+      options.onProgress?.({
+        type: "check-done",
+        backendId: backend.id,
+        check: def.id,
+        index,
+        total: ordered.length,
+        result,
+      });
+    }
+  } finally {
+    await dispose();
+    pass.procs.stop();
+  }
+
+  let report: BackendReport = {
+    ...base,
+    results: selected.filter((c) => results.has(c.id)).map((c) => results.get(c.id)!),
+    workloadStarts: pass.workloadRecords.filter((w) => w.started).length,
+    workloads: pass.workloadRecords,
+    setupMs,
+    disposeMs,
+    durationMs: Date.now() - started,
+  };
+  const def = selected.find((c) => c.id === "hygiene.report-redacted");
+  const swept = pass.redactor.sweep(report);
+  report = swept.value;
+  const { leaked } = swept;
+  if (def) {
+    const result: CheckResult = {
+      ...judge(
+        def,
+        pass.caps,
+        { kind: "accepted" },
+        {
+          outcome: leaked ? "exposed" : "protected",
+          observed: leaked
+            ? "a value was in the report (redacted before returning it)"
+            : `${swept.chars} characters, none of ${pass.redactor.forms.length} value forms`,
+        },
+      ),
+      durationMs: 0,
+    };
+    report.results = selected
+      .map((c) => (c.id === def.id ? result : results.get(c.id)))
+      .filter((r): r is CheckResult => r !== undefined);
+    const i = ordered.indexOf(def) + 1;
+    options.onProgress?.({
+      type: "check-done",
+      backendId: backend.id,
+      check: def.id,
+      index: i,
+      total: ordered.length,
+      result,
+    });
+  }
+  return { report, redactor: pass.redactor };
+}
+
+/** The share of a batched exec session that belongs to one check. */
+interface BatchShare {
+  outputs?: PartOutput[];
+  error?: string;
+  evidence?: Evidence;
+  ms: number;
+}
+
+/**
+ * Runs the parts of every batched (read-only, in-container) check in one exec session per
+ * workload and splits the output by check: one engine round trip per workload instead of one
+ * per check.
+ */
+async function runBatches(
+  selected: readonly CheckDefinition[],
+  pass: Pass,
+  pool: FixturePool,
+): Promise<Map<string, BatchShare>> {
+  const byWorkload = new Map<
+    Workload,
+    Array<{ def: CheckDefinition; impl: BatchImpl; parts: Part[] }>
+  >();
+  for (const def of selected) {
+    const impl = IMPLEMENTATIONS[def.id];
+    if (!impl || !isBatch(impl)) continue;
+    const states = await Promise.all(impl.fixtures.map((f) => pool.get(f)));
+    const workload = states[0]?.workload;
+    if (states[0]?.gate.kind !== "accepted" || !workload) continue;
+    const list = byWorkload.get(workload) ?? [];
+    list.push({ def, impl, parts: impl.parts(states) });
+    byWorkload.set(workload, list);
+  }
+  const shares = new Map<string, BatchShare>();
+  for (const [workload, entries] of byWorkload) {
+    pass.throwIfAborted();
+    const started = Date.now();
+    try {
+      const { outputs, result } = await pass.runParts(
+        workload,
+        entries.flatMap((e) => e.parts),
+      );
+      const ms = Math.round((Date.now() - started) / entries.length);
+      let at = 0;
+      for (const e of entries) {
+        const mine = outputs.slice(at, at + e.parts.length);
+        at += e.parts.length;
+        const evidence = pass.redactor.evidence({
+          where: "container",
+          user: USERS.root,
+          argv: ["sh", "-c", partsScript(e.parts)],
+          exitCode: result.exitCode,
+          stdout: mine.map((o, i) => `@@part=${i}${o.raw}`).join(""),
+          ...(result.stderr ? { stderr: result.stderr } : {}),
+          note: `${e.impl.note} (parts as root, or su to alice/bob; one exec session shared by ${entries.length} checks)`,
+        });
+        shares.set(e.def.id, { outputs: mine, evidence, ms });
+      }
+    } catch (error) {
+      if (pass.signal?.aborted) throw error;
+      const message = error instanceof Error ? error.message : String(error);
+      for (const e of entries) shares.set(e.def.id, { error: message, ms: 0 });
+    }
+  }
+  return shares;
+}
+
+async function runCheck(
+  def: CheckDefinition,
+  pass: Pass,
+  pool: FixturePool,
+  share: BatchShare | undefined,
+): Promise<CheckResult> {
+  const started = Date.now();
+  pass.evidence = [];
+  const impl = IMPLEMENTATIONS[def.id];
+  let result: Omit<CheckResult, "durationMs">;
+  try {
+    if (!impl) throw new Error(`keyhole conformance bug: no implementation for ${def.id}.`);
+    const states: FixtureState[] = [];
+    for (const f of impl.fixtures) states.push(await pool.get(f));
+    const gate: Gate = states[0]?.gate ?? { kind: "accepted" };
+    let measured: Measurement | undefined;
+    if (gate.kind !== "accepted") {
+      pass.record({
+        where: "host",
+        argv: ["backend.run", `(${impl.fixtures[0]} delivery)`],
+        note: `refused: ${gate.message}`,
+      });
+    } else if (isBatch(impl)) {
+      if (share?.error) throw new Error(share.error);
+      let outputs = share?.outputs;
+      if (share?.evidence) pass.evidence.push(share.evidence);
+      if (!outputs) {
+        const parts = impl.parts(states);
+        const kv = await pass.multi(states[0]!.workload!, parts, impl.note);
+        outputs = kv.map((m) => ({ kv: m, raw: "" }));
+      }
+      measured = impl.interpret(outputs, states, pass);
+    } else {
+      measured = await impl.measure({ pass, pool, def }, states);
+    }
+    result = judge(def, pass.caps, gate, {
+      outcome: "error",
+      ...measured,
+      evidence: pass.evidence,
+    });
+  } catch (error) {
+    if (pass.signal?.aborted) throw error;
+    const message = error instanceof Error ? error.message : String(error);
+    result = judge(
+      def,
+      pass.caps,
+      { kind: "error", message },
+      { outcome: "error", evidence: pass.evidence },
+    );
+  }
+  const r = pass.redactor;
+  return {
+    ...result,
+    ...(result.observed !== undefined ? { observed: r.text(result.observed) } : {}),
+    ...(result.reason !== undefined ? { reason: r.text(result.reason) } : {}),
+    ...(result.contradiction !== undefined ? { contradiction: r.text(result.contradiction) } : {}),
+    durationMs: Date.now() - started + (share?.ms ?? 0),
+  };
+}
+
+async function resolveImage(backend: SecretBackend, options: ConformanceOptions): Promise<string> {
+  const chosen = typeof options.image === "function" ? options.image(backend) : options.image;
+  if (chosen) return chosen;
+  const { kind } = backend.engine;
+  if (kind === "podman") {
+    return ensureProbeImage("podman", {
+      env: podmanEnv({ ...process.env, ...backend.engine.env }),
+    });
+  }
+  if (kind === "docker") {
+    const env = { ...process.env, ...backend.engine.env };
+    if (backend.engine.endpoint?.startsWith("unix://")) env.DOCKER_HOST = backend.engine.endpoint;
+    return (await ensureProbeImageInfo("docker", { env })).id;
+  }
+  throw new InvalidInputError(
+    backend.id,
+    `The backend runs on an engine of kind "${kind}", for which keyhole cannot build the probe image. Pass options.image: an image with busybox (sh, su, ps, stat, sha256sum…) and users alice (2000) and bob (3000).`,
+  );
+}
+
+async function inBatches<T>(
+  items: T[],
+  size: number,
+  fn: (item: T) => Promise<unknown>,
+): Promise<void> {
+  let next = 0;
+  const worker = async () => {
+    while (next < items.length) await fn(items[next++]!);
+  };
+  await Promise.all(Array.from({ length: Math.min(size, items.length) }, worker));
+}
