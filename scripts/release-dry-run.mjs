@@ -6,9 +6,10 @@
 //   node scripts/release-dry-run.mjs --only <dir>  publish checks of one package folder only
 //
 // Steps: build (turbo) → package.json fields → npm pack → tarball file lists → publint --strict
-// and are-the-types-wrong (esm-only) on the tarballs ‖ changeset version rehearsal in a throwaway
-// copy ‖ tarballs installed into a scratch project outside the workspace: import every entry,
-// `keyhole --version`, describeConformance(podmanFileBackend). Exit 1 with what to fix.
+// and are-the-types-wrong (esm-only) on the tarballs → TSDoc on every export; alongside them a
+// `changeset version` rehearsal in a throwaway copy, and the tarballs installed into a scratch
+// project outside the workspace: import every entry, `keyhole --version`,
+// describeConformance(podmanFileBackend). Exit 1 with what to fix.
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
@@ -21,6 +22,7 @@ import { fileListProblems, packPackages } from "./release/pack.mjs";
 import { assertNoProblems, elapsed, note, ReleaseCheckError, step } from "./release/progress.mjs";
 import { publintProblems } from "./release/publint-check.mjs";
 import { tarballSmoke } from "./release/tarball-smoke.mjs";
+import { typeEntryPoints, undocumentedDeclarations } from "./release/tsdoc-check.mjs";
 import { typeProblems } from "./release/types-check.mjs";
 import { publicPackages, readPackage, workspacePackages } from "./release/workspace.mjs";
 
@@ -152,6 +154,20 @@ async function packAndLint(pkgs, workspace, alongside = () => []) {
         },
       );
       record(lint);
+      record(
+        lint
+          .catch(() => undefined)
+          .then(() =>
+            step("TSDoc on every exported name (built .d.ts)", () =>
+              assertNoProblems(
+                "TSDoc on every exported name",
+                undocumentedDeclarations(tarballs.flatMap(typeEntryPoints)).map(
+                  (name) => `${name} has no TSDoc comment; say what it is, its default, an example`,
+                ),
+              ),
+            ),
+          ),
+      );
       for (const other of alongside({ tarballs, lint })) record(other);
     }
     const failures = (await Promise.all(settled)).filter((error) => error !== undefined);
