@@ -1,0 +1,198 @@
+// `npm run bench`: the three benchmarks of bench/README.md, one after another, progress on
+// stderr, results to bench/results/<date>.md and .json. Never part of `npm test`.
+
+import { spawnSync } from "node:child_process";
+import { existsSync, mkdirSync, writeFileSync } from "node:fs";
+import { loadavg } from "node:os";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { parseArgs } from "node:util";
+import { newRunId } from "@keyhole/core";
+import { ensureProbeImageInfo } from "@keyhole/probe";
+import { type BenchBackend, benchBackends } from "./backends.js";
+import {
+  type BareSequence,
+  type BenchImages,
+  bareDocker,
+  barePodman,
+  barePodmanPass,
+  bareSwarm,
+} from "./engines.js";
+import { floorRatio } from "./floor.js";
+import { installInstrumentation, resetSpans } from "./instrument.js";
+import { machineInfo } from "./machine.js";
+import { perOperation } from "./per-op.js";
+import { type BenchResult, renderMarkdown } from "./report.js";
+import { SECRET_COUNTS, scaling, WORKLOAD_COUNTS } from "./scaling.js";
+import { fmtMs } from "./stats.js";
+
+const USAGE = `npm run bench [-- options]
+
+  --only LIST           floor,per-op,scaling (default: all three)
+  --backend LIST        podman-file,podman-pass,docker-swarm,docker (default: all)
+  --rounds N            per-operation rounds after one warm-up (default 5)
+  --start-rounds N      bare starts per engine before and after compare (default 5)
+  --compare-rounds N    keyhole compare runs (default 1)
+  --secrets LIST        secret counts for scaling (default 1,10,100)
+  --workloads LIST      concurrent workload counts for scaling (default 1,5,20)
+  --out DIR             where results go (default bench/results)
+  --name STEM           file name stem (default: today's date, YYYY-MM-DD)
+`;
+
+async function main(): Promise<number> {
+  const { values } = parseArgs({
+    options: {
+      only: { type: "string" },
+      backend: { type: "string" },
+      rounds: { type: "string", default: "5" },
+      "start-rounds": { type: "string", default: "5" },
+      "compare-rounds": { type: "string", default: "1" },
+      secrets: { type: "string" },
+      workloads: { type: "string" },
+      out: { type: "string" },
+      name: { type: "string" },
+      help: { type: "boolean", short: "h" },
+    },
+  });
+  if (values.help) {
+    process.stdout.write(USAGE);
+    return 0;
+  }
+  installInstrumentation();
+  const list = (s: string | undefined) =>
+    s
+      ?.split(",")
+      .map((x) => x.trim())
+      .filter(Boolean);
+  const numbers = (s: string | undefined, d: readonly number[]) => list(s)?.map(Number) ?? [...d];
+  const only = new Set(list(values.only) ?? ["floor", "per-op", "scaling"]);
+  const wanted = list(values.backend);
+  const subjects = benchBackends().filter((b) => !wanted || wanted.includes(b.id));
+  if (subjects.length === 0) throw new Error(`no backend matches --backend ${values.backend}`);
+  const rounds = Number(values.rounds);
+  const startedAt = new Date();
+  const t0 = performance.now();
+  const runId = newRunId();
+  const log = (line: string) =>
+    process.stderr.write(`[bench ${fmtMs(performance.now() - t0).padStart(8)}] ${line}\n`);
+
+  const machine = await machineInfo();
+  log(
+    `machine: ${machine.cpus} cpu, ${machine.memoryGiB} GiB, node ${machine.node}, podman ${machine.podman}, docker ${machine.docker} (swarm ${machine.swarm}), load ${machine.loadAtStart}`,
+  );
+  const [podmanImage, dockerImage] = await Promise.all([
+    ensureProbeImageInfo("podman"),
+    ensureProbeImageInfo("docker"),
+  ]);
+  const images: BenchImages = {
+    podman: podmanImage.reference,
+    docker: dockerImage.reference,
+    dockerId: dockerImage.id,
+  };
+  log(`probe image ${images.podman} (${images.dockerId.slice(0, 19)})`);
+
+  const result: BenchResult = {
+    schemaVersion: 1,
+    startedAt: startedAt.toISOString(),
+    durationMs: 0,
+    runId,
+    machine,
+    loadAtEnd: 0,
+    settings: {
+      only: [...only],
+      backends: subjects.map((s) => s.id),
+      rounds,
+      startRounds: Number(values["start-rounds"]),
+      compareRounds: Number(values["compare-rounds"]),
+    },
+  };
+
+  if (only.has("floor")) {
+    log("1/3 floor ratio");
+    result.floor = await floorRatio(
+      subjects,
+      images,
+      runId,
+      { starts: Number(values["start-rounds"]), compares: Number(values["compare-rounds"]) },
+      log,
+    ).catch((e: unknown) => ({ error: message(e) }));
+    if ("error" in result.floor) log(`floor: FAILED ${result.floor.error}`);
+  }
+  if (only.has("per-op")) {
+    log("2/3 per-operation overhead");
+    result.perOperation = [];
+    for (const subject of subjects) {
+      let bare: BareSequence | undefined;
+      try {
+        bare = await bareFor(subject, images, runId);
+        result.perOperation.push(await perOperation(subject, bare, images, runId, rounds, log));
+      } catch (e) {
+        log(`per-op ${subject.id}: FAILED ${message(e)}`);
+        result.perOperation.push({ backend: subject.id, error: message(e) });
+      } finally {
+        bare?.dispose();
+        resetSpans();
+      }
+    }
+  }
+  let violations = 0;
+  if (only.has("scaling")) {
+    log("3/3 scaling");
+    result.scaling = [];
+    const sizes = {
+      secrets: numbers(values.secrets, SECRET_COUNTS),
+      workloads: numbers(values.workloads, WORKLOAD_COUNTS),
+    };
+    for (const subject of subjects) {
+      const series = await scaling(subject, images, runId, sizes, log);
+      result.scaling.push(...series);
+      violations += series.flatMap((s) => s.points).reduce((t, p) => t + p.isolationViolations, 0);
+    }
+  }
+
+  result.durationMs = performance.now() - t0;
+  result.loadAtEnd = Math.round(loadavg()[0]! * 100) / 100;
+  const dir = values.out ?? fileURLToPath(new URL("../results", import.meta.url));
+  const stem = values.name ?? startedAt.toISOString().slice(0, 10);
+  mkdirSync(dir, { recursive: true });
+  const markdown = renderMarkdown(result);
+  writeFileSync(join(dir, `${stem}.json`), `${JSON.stringify(result, null, 2)}\n`);
+  writeFileSync(join(dir, `${stem}.md`), markdown);
+  formatLikeTheRepo(join(dir, `${stem}.md`));
+  process.stdout.write(markdown);
+  log(`wrote ${join(dir, `${stem}.md`)} and .json`);
+  if (violations > 0) {
+    log(`${violations} isolation violation(s): a workload saw a secret that was not its own`);
+    return 1;
+  }
+  return 0;
+}
+
+function bareFor(subject: BenchBackend, images: BenchImages, runId: string): Promise<BareSequence> {
+  if (subject.id === "podman-pass") return barePodmanPass(images, runId);
+  if (subject.engine === "podman") return Promise.resolve(barePodman(images, runId));
+  if (subject.engine === "swarm") return Promise.resolve(bareSwarm(images, runId));
+  return Promise.resolve(bareDocker(images, runId));
+}
+
+/** Biome formats Markdown tables too; a committed result must pass `biome ci`. Best effort. */
+function formatLikeTheRepo(file: string): void {
+  const biome = fileURLToPath(new URL("../../node_modules/.bin/biome", import.meta.url));
+  if (existsSync(biome)) spawnSync(biome, ["format", "--write", file], { stdio: "ignore" });
+}
+
+function message(e: unknown): string {
+  return e instanceof Error ? e.message : String(e);
+}
+
+main().then(
+  (code) => {
+    process.exitCode = code;
+  },
+  (error: unknown) => {
+    process.stderr.write(
+      `[bench] ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`,
+    );
+    process.exitCode = 1;
+  },
+);
