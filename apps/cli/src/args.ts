@@ -16,7 +16,7 @@ export type Command =
       quiet: boolean;
     }
   | { command: "doctor"; noColor: boolean }
-  | { command: "gc"; dryRun: boolean }
+  | { command: "gc"; dryRun: boolean; runId?: string }
   | { command: "version" }
   | { command: "help" };
 
@@ -49,8 +49,17 @@ export function parseCommand(argv: readonly string[]): Command {
       return { command: "doctor", noColor: values["no-color"] === true };
     }
     case "gc": {
-      const { values } = parse("gc", rest, { "dry-run": { type: "boolean" } });
-      return { command: "gc", dryRun: values["dry-run"] === true };
+      const { values } = parse("gc", rest, {
+        "dry-run": { type: "boolean" },
+        run: { type: "string" },
+      });
+      const runId = values.run as string | undefined;
+      if (runId !== undefined && !/^[A-Za-z0-9_.-]+$/.test(runId)) {
+        throw new UsageError(
+          `--run needs a run id (the keyhole.run label), e.g. \`keyhole gc --run 3fa2c1d9e0\`. ${HINT}`,
+        );
+      }
+      return { command: "gc", dryRun: values["dry-run"] === true, ...(runId ? { runId } : {}) };
     }
     default:
       throw new UsageError(

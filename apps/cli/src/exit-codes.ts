@@ -1,5 +1,6 @@
+import type { Report } from "@keyhole/conformance";
 import { isKeyholeError } from "@keyhole/core";
-import type { Report } from "./tmp-report-types.js";
+import { contradictions } from "./matrix.js";
 import { UsageError } from "./usage-error.js";
 
 /**
@@ -32,15 +33,13 @@ export function exitCodeForError(error: unknown): ExitCode {
 
 /**
  * The exit code for a finished comparison: 3 when no backend ran, 1 when any check errored or
- * `contradictions` is not empty, else 0.
+ * any result contradicts its backend's declared capabilities, else 0. Findings (`exposed`) are
+ * what keyhole is for, never a failure.
  */
-export function exitCodeForReport(
-  report: Report,
-  contradictions: readonly string[] = [],
-): ExitCode {
+export function exitCodeForReport(report: Report): ExitCode {
   const ran = report.backends.filter((b) => b.available);
   if (ran.length === 0) return EXIT.noBackend;
-  if (contradictions.length > 0) return EXIT.failed;
+  if (contradictions(report).length > 0) return EXIT.failed;
   if (ran.some((b) => b.results.some((r) => r.outcome === "error"))) return EXIT.failed;
   return EXIT.ok;
 }

@@ -4,7 +4,9 @@ export const HELP = `keyhole: who inside a container can read the secret you han
 Usage:
   keyhole compare [options]   run the conformance checks on every engine here and compare them
   keyhole doctor              say, per backend, whether it is ready, missing or broken, and the fix
-  keyhole gc [--dry-run]      remove every object labelled keyhole (secrets, containers, services)
+  keyhole gc [--dry-run] [--run ID]
+                              remove every object labelled keyhole (secrets, containers,
+                              services) on every engine, or only those of one run
   keyhole --version           print the version
   keyhole --help              print this help (also: keyhole <command> --help)
 

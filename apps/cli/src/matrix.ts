@@ -1,5 +1,5 @@
+import type { CheckResult, Outcome, Report } from "@keyhole/conformance";
 import { redact } from "@keyhole/core";
-import type { CheckResult, Outcome, Report } from "./tmp-report-types.js";
 
 /** What a renderer needs to know about one check of the catalogue. */
 export interface CheckInfo {
@@ -9,6 +9,25 @@ export interface CheckInfo {
   title: string;
   /** The seed figure it reproduces, e.g. `"fig. 4-2"`; absent for checks beyond the article. */
   figure?: string;
+}
+
+/**
+ * The catalogue entries of `@keyhole/conformance` as renderers show them (`"4-2"` → `"fig. 4-2"`).
+ *
+ * @example
+ * ```ts
+ * import { CHECKS } from "@keyhole/conformance";
+ * const checks = checkInfos(CHECKS);
+ * ```
+ */
+export function checkInfos(
+  definitions: readonly { id: string; title: string; seedFigure?: string }[],
+): CheckInfo[] {
+  return definitions.map((d) => ({
+    id: d.id,
+    title: d.title,
+    ...(d.seedFigure ? { figure: `fig. ${d.seedFigure}` } : {}),
+  }));
 }
 
 /** A row group of the matrix, in display order. */
@@ -30,7 +49,12 @@ export interface MatrixRow {
 /** A backend that ran: one column of the matrix. */
 export interface MatrixColumn {
   id: string;
+  /** Engine name and version, e.g. `"podman 4.3.1"`. */
   engine: string;
+  /** Workloads (containers) the suite started on it. */
+  workloadStarts: number;
+  /** Wall time of its pass, ms. */
+  durationMs: number;
 }
 
 /** A backend that could not run, with the reason (which carries the fix). */
@@ -83,6 +107,8 @@ export function buildMatrix(report: Report, checks: readonly CheckInfo[]): Matri
   const columns = ran.map((b) => ({
     id: b.id,
     engine: [b.engine.name, b.engine.version].filter(Boolean).join(" "),
+    workloadStarts: b.workloadStarts,
+    durationMs: b.durationMs,
   }));
   const seen = new Set<string>();
   const ordered: CheckInfo[] = [];
@@ -131,13 +157,55 @@ export function groupKey(checkId: string): string {
 }
 
 /**
- * A result's evidence as display text, passed through {@link redact} once more: the suite
+ * A result's evidence as display text, one block per probe step (`$ argv` with where and as
+ * whom it ran, exit code, output, note), passed through {@link redact} once more: the suite
  * already redacts, and a renderer must never be the place a value slips through.
  */
 export function evidenceText(result: CheckResult): string {
-  const e = result.evidence;
-  if (e === undefined || e === null) return "";
-  return redact(typeof e === "string" ? e : JSON.stringify(e, null, 2));
+  const steps = result.evidence ?? [];
+  const blocks = steps.map((e) => {
+    const where =
+      e.where === "container"
+        ? `container${e.user === undefined ? "" : ` as uid ${e.user}`}`
+        : "host";
+    const lines = [`[${where}] $ ${e.argv.map(shellWord).join(" ")}`];
+    if (e.exitCode !== undefined) lines.push(`exit code ${e.exitCode}`);
+    if (e.stdout) lines.push(`stdout:\n${indent(e.stdout)}`);
+    if (e.stderr) lines.push(`stderr:\n${indent(e.stderr)}`);
+    if (e.note) lines.push(`note: ${e.note}`);
+    return lines.join("\n");
+  });
+  return redact(blocks.join("\n\n"));
+}
+
+function shellWord(word: string): string {
+  if (/^[A-Za-z0-9_./:=@%+,-]+$/.test(word)) return word;
+  return `'${word.replace(/'/g, "'\\''")}'`;
+}
+
+function indent(text: string): string {
+  return text
+    .replace(/\n$/, "")
+    .split("\n")
+    .map((l) => `  ${l}`)
+    .join("\n");
+}
+
+/** Why a result is `unsupported` or `error` (redacted), or `""`. */
+export function reasonText(result: CheckResult): string {
+  return result.reason === undefined ? "" : redact(result.reason);
+}
+
+/**
+ * Every result that contradicts its backend's declared capabilities or breaks an invariant, as
+ * `"<backend> <check>: <sentence>"` lines. Any of them makes `keyhole compare` exit 1.
+ */
+export function contradictions(report: Report): string[] {
+  return report.backends.flatMap((b) =>
+    b.results.flatMap((r) =>
+      r.contradiction ? [`${b.id} ${r.check}: ${redact(r.contradiction)}`] : [],
+    ),
+  );
 }
 
 /** A result's `observed` value as display text (redacted), or `""`. */

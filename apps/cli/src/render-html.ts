@@ -1,14 +1,16 @@
+import type { CheckResult, Report } from "@keyhole/conformance";
 import {
   buildMatrix,
   type CheckInfo,
+  contradictions,
   evidenceText,
   formatDuration,
   OUTCOME_TEXT,
   OUTCOMES,
   observedText,
+  reasonText,
   totalsLine,
 } from "./matrix.js";
-import type { CheckResult, Report } from "./tmp-report-types.js";
 
 /** Options of {@link renderHtml}. */
 export interface HtmlOptions {
@@ -32,7 +34,10 @@ export function renderHtml(report: Report, options: HtmlOptions): string {
   const m = buildMatrix(report, options.checks);
   const dialogs: string[] = [];
   const head = m.columns
-    .map((c) => `<th scope="col">${esc(c.id)}<small>${esc(c.engine)}</small></th>`)
+    .map(
+      (c) =>
+        `<th scope="col">${esc(c.id)}<small>${esc(c.engine)}</small><small>${c.workloadStarts} workloads · ${esc(formatDuration(c.durationMs))}</small></th>`,
+    )
     .join("");
   const bodies = m.groups
     .map((g) => {
@@ -46,9 +51,12 @@ export function renderHtml(report: Report, options: HtmlOptions): string {
               dialogs.push(evidenceDialog(id, r.check, column.id, cell));
               const observed = observedText(cell);
               return (
-                `<td class="cell ${cell.outcome}" data-backend="${esc(column.id)}" data-outcome="${cell.outcome}">` +
+                `<td class="cell ${cell.outcome}${cell.contradiction ? " contradiction" : ""}" data-backend="${esc(column.id)}" data-outcome="${cell.outcome}">` +
                 `<button type="button" data-open="${id}" aria-haspopup="dialog" title="Show the evidence">` +
                 `<span class="label">${esc(OUTCOME_TEXT[cell.outcome].label)}</span>` +
+                (cell.contradiction
+                  ? `<span class="flag" title="contradicts the declared capabilities">⛔</span>`
+                  : "") +
                 (observed ? `<small>${esc(observed)}</small>` : "") +
                 `</button></td>`
               );
@@ -75,6 +83,13 @@ export function renderHtml(report: Report, options: HtmlOptions): string {
       : `<section class="unavailable"><h2>Not run</h2><ul>${m.unavailable
           .map((u) => `<li><code>${esc(u.id)}</code> ${esc(u.reason)}</li>`)
           .join("")}</ul></section>`;
+  const contra = contradictions(report);
+  const contraBlock =
+    contra.length === 0
+      ? ""
+      : `<section class="contradictions"><h2>⛔ Contradicts the declared capabilities</h2><ul>${contra
+          .map((c) => `<li>${esc(c)}</li>`)
+          .join("")}</ul></section>`;
   const matrix =
     m.columns.length === 0
       ? `<p class="empty">No backend ran.</p>`
@@ -97,6 +112,7 @@ export function renderHtml(report: Report, options: HtmlOptions): string {
 <main>
 <ul class="legend">${legend}</ul>
 <p class="hint">Click a cell to see what the probe ran and saw.</p>
+${contraBlock}
 ${matrix}
 ${unavailable}
 ${capabilitiesTable(report)}
@@ -115,6 +131,7 @@ function evidenceDialog(
   cell: CheckResult,
 ): string {
   const observed = observedText(cell);
+  const reason = reasonText(cell);
   const evidence = evidenceText(cell);
   return (
     `<dialog id="${id}" class="evidence" aria-labelledby="${id}-h">` +
@@ -122,6 +139,10 @@ function evidenceDialog(
     `<p>${esc(check.title)}${check.figure ? ` <span class="fig">(${esc(check.figure)})</span>` : ""}</p>` +
     `<dl><dt>outcome</dt><dd><span class="swatch ${cell.outcome}">${esc(OUTCOME_TEXT[cell.outcome].label)}</span></dd>` +
     (observed ? `<dt>observed</dt><dd><code>${esc(observed)}</code></dd>` : "") +
+    (reason ? `<dt>reason</dt><dd>${esc(reason)}</dd>` : "") +
+    (cell.contradiction
+      ? `<dt>contradiction</dt><dd class="contradiction">${esc(cell.contradiction)}</dd>`
+      : "") +
     `<dt>took</dt><dd>${esc(formatDuration(cell.durationMs))}</dd></dl>` +
     (evidence ? `<pre>${esc(evidence)}</pre>` : `<p class="none">No evidence recorded.</p>`) +
     `<form method="dialog"><button type="submit" autofocus>Close</button></form></dialog>`
@@ -196,6 +217,9 @@ dialog dt{color:var(--muted)}
 dialog dd{margin:0}
 dialog pre{max-height:55vh;overflow:auto;padding:.6rem;border-radius:.35rem;background:var(--unsupported-bg);white-space:pre-wrap;word-break:break-all;font-size:.8rem}
 .unavailable li{margin:.3rem 0}
+.cell .flag{margin-left:.35rem}
+.contradictions{border:2px solid var(--exposed);border-radius:.4rem;padding:.2rem 1rem;margin:1rem 0}
+dd.contradiction{color:var(--exposed);font-weight:600}
 details.caps{margin-top:1.5rem}
 details.caps table{border-collapse:collapse;margin-top:.5rem}
 details.caps th,details.caps td{border-bottom:1px solid var(--line);padding:.2rem .6rem;text-align:left}

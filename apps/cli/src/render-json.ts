@@ -1,5 +1,5 @@
+import type { Report } from "@keyhole/conformance";
 import { redact } from "@keyhole/core";
-import type { Report } from "./tmp-report-types.js";
 
 /**
  * Renders a report as JSON: exactly the conformance suite's report schema (pretty-printed,

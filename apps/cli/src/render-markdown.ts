@@ -1,13 +1,15 @@
+import type { CheckResult, Outcome, Report } from "@keyhole/conformance";
 import {
   buildMatrix,
   type CheckInfo,
+  contradictions,
   formatDuration,
   OUTCOME_TEXT,
   OUTCOMES,
   observedText,
+  reasonText,
   totalsLine,
 } from "./matrix.js";
-import type { CheckResult, Outcome, Report } from "./tmp-report-types.js";
 
 /** Options of {@link renderMarkdown}. */
 export interface MarkdownOptions {
@@ -71,6 +73,30 @@ export function renderMarkdown(report: Report, options: MarkdownOptions): string
     );
     out.push("");
   }
+  const errored = m.groups.flatMap((g) =>
+    g.rows.flatMap((r) =>
+      r.cells.flatMap((cell, i) =>
+        cell?.outcome === "error"
+          ? [
+              `- \`${m.columns[i]?.id}\` \`${r.check.id}\`: ${escapeCell(reasonText(cell) || observedText(cell) || "see the report's evidence")}`,
+            ]
+          : [],
+      ),
+    ),
+  );
+  if (errored.length > 0) {
+    out.push("**Checks that could not finish:**");
+    out.push("");
+    out.push(...errored);
+    out.push("");
+  }
+  const contra = contradictions(report);
+  if (contra.length > 0) {
+    out.push("**⛔ Contradicts the backend's declared capabilities:**");
+    out.push("");
+    out.push(...contra.map((c) => `- ${escapeCell(c)}`));
+    out.push("");
+  }
   if (m.unavailable.length > 0) {
     out.push("**Not run:**");
     out.push("");
@@ -81,7 +107,9 @@ export function renderMarkdown(report: Report, options: MarkdownOptions): string
 }
 
 function cellText(cell: CheckResult): string {
-  const label = `${MARK[cell.outcome]} ${cell.outcome === "exposed" ? "**EXPOSED**" : OUTCOME_TEXT[cell.outcome].label}`;
+  const label =
+    `${MARK[cell.outcome]} ${cell.outcome === "exposed" ? "**EXPOSED**" : OUTCOME_TEXT[cell.outcome].label}` +
+    (cell.contradiction ? " ⛔" : "");
   const observed = observedText(cell);
   return observed ? `${label}<br><sub>${escapeCell(observed)}</sub>` : label;
 }

@@ -1,13 +1,15 @@
+import type { Outcome, Report } from "@keyhole/conformance";
 import { padVisible, paint, type Style } from "./ansi.js";
 import {
   buildMatrix,
   type CheckInfo,
+  contradictions,
   formatDuration,
   OUTCOME_TEXT,
   OUTCOMES,
   observedText,
+  reasonText,
 } from "./matrix.js";
-import type { Outcome, Report } from "./tmp-report-types.js";
 
 /** Options of {@link renderTable}. */
 export interface TableOptions {
@@ -56,7 +58,11 @@ export function renderTable(report: Report, options: TableOptions): string {
     const label = (id: string, figure?: string) =>
       figWidth > 0 ? `${id.padEnd(idWidth)}  ${figure ?? ""}` : id;
     const widths = m.columns.map((c) =>
-      Math.max(c.id.length, c.engine.length, ...OUTCOMES.map((o) => OUTCOME_TEXT[o].label.length)),
+      Math.max(
+        c.id.length,
+        c.engine.length,
+        ...OUTCOMES.map((o) => OUTCOME_TEXT[o].label.length + 1),
+      ),
     );
     const row = (first: string, cells: string[]) =>
       [padVisible(first, firstWidth), ...cells.map((c, i) => padVisible(c, widths[i] ?? 0))]
@@ -79,7 +85,12 @@ export function renderTable(report: Report, options: TableOptions): string {
       for (const r of g.rows) {
         const cells = r.cells.map((cell) =>
           cell
-            ? paint(color, OUTCOME_TEXT[cell.outcome].label, ...STYLE[cell.outcome])
+            ? paint(
+                color,
+                // A trailing "!" marks a result that contradicts the declared capabilities.
+                OUTCOME_TEXT[cell.outcome].label + (cell.contradiction ? "!" : ""),
+                ...STYLE[cell.outcome],
+              )
             : paint(color, "-", "dim"),
         );
         lines.push(row(`  ${label(r.check.id, r.check.figure)}`, cells));
@@ -96,7 +107,7 @@ export function renderTable(report: Report, options: TableOptions): string {
         r.cells.flatMap((cell, i) =>
           cell?.outcome === "error"
             ? [
-                `  ${m.columns[i]?.id} ${r.check.id}: ${observedText(cell) || "see the JSON report's evidence"}`,
+                `  ${m.columns[i]?.id} ${r.check.id}: ${reasonText(cell) || observedText(cell) || "see the report's evidence"}`,
               ]
             : [],
         ),
@@ -106,6 +117,25 @@ export function renderTable(report: Report, options: TableOptions): string {
       lines.push(paint(color, "Checks that could not finish:", "yellow", "bold"));
       lines.push(...errored);
     }
+    const contra = contradictions(report);
+    if (contra.length > 0) {
+      lines.push(
+        paint(color, "Contradicts the backend's declared capabilities (!):", "red", "bold"),
+      );
+      lines.push(...contra.map((c) => `  ${c}`));
+    }
+    lines.push(
+      paint(
+        color,
+        m.columns
+          .map(
+            (c) =>
+              `${c.id}: ${c.workloadStarts} workload${c.workloadStarts === 1 ? "" : "s"}, ${formatDuration(c.durationMs)}`,
+          )
+          .join(" · "),
+        "dim",
+      ),
+    );
   } else {
     lines.push(paint(color, "No backend ran.", "yellow", "bold"));
   }

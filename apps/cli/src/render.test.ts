@@ -52,7 +52,8 @@ describe("renderTable", () => {
     expect(lines.indexOf("Environment variables")).toBeLessThan(lines.indexOf("Files"));
     expect(lines.indexOf("Files")).toBeLessThan(lines.indexOf("At rest"));
     expect(text).toContain("4 protected · 3 EXPOSED · 2 unsupported · 1 error");
-    expect(text).toContain("podman-file limits.max-bytes: engine refused");
+    expect(text).toContain("podman-file limits.max-bytes: EngineError: boom");
+    expect(text).toContain("podman-file: 7 workloads, 9.1 s · docker-swarm: 3 workloads, 4.0 s");
     expect(text).toContain(
       "docker not run: [keyhole] [docker] dockerd is not running. Fix: dockerd &",
     );
@@ -81,7 +82,7 @@ describe("renderMarkdown", () => {
     expect(md).toContain("### Environment variables");
     expect(md).toContain("| check | seed | `podman-file` | `docker-swarm` |");
     expect(md).toContain(
-      "| `env.child-inherits`<br>A child process sees the variable | fig. 4-2 | ❌ **EXPOSED**<br><sub>child sees API_TOKEN</sub> | ➖ unsupported<br><sub>UNSUPPORTED_DELIVERY</sub> |",
+      "| `env.child-inherits`<br>A child process sees the variable | fig. 4-2 | ❌ **EXPOSED**<br><sub>child sees KH_SECRET</sub> | ➖ unsupported<br><sub>UNSUPPORTED_DELIVERY</sub> |",
     );
     // A pipe or tag inside a value must not break the table or inject HTML.
     expect(md).toContain("<sub>scrubbed \\| zeros &lt;b&gt;</sub>");
@@ -123,9 +124,38 @@ describe("renderHtml", () => {
     expect(html).toContain('class="swatch exposed">EXPOSED</span>');
     expect(html.match(/<dialog /g)?.length).toBe(10);
     expect(html.match(/data-open="ev-/g)?.length).toBe(10);
-    expect(html).toContain("bob: cat: can&#39;t open &#39;/run/secrets/s&#39;: Permission denied");
+    expect(html).toContain(
+      "[container as uid 3000] $ cat /run/secrets/s\nexit code 1\nstderr:\n  cat: can&#39;t open &#39;/run/secrets/s&#39;: Permission denied\nnote: bob is denied",
+    );
+    expect(html).toContain(
+      "[container as uid 0] $ sh -c &#39;sh -c &#39;\\&#39;&#39;echo $KH_SECRET&#39;\\&#39;&#39;&#39;",
+    );
     expect(html).toContain("scrubbed | zeros &lt;b&gt;");
     expect(html).toContain("dockerd is not running. Fix: dockerd &amp;");
+  });
+});
+
+describe("a result that contradicts the declared capabilities", () => {
+  it("is marked in every human format and listed with its sentence", () => {
+    const report = fakeReport();
+    report.backends[1]!.results[1]!.contradiction =
+      "declares fileMode but bob read a 0400 file of uid 2000";
+    const table = renderTable(report, { checks });
+    const row = table.split("\n").find((l) => l.includes("file.uid-gid-mode-honoured"));
+    expect(row?.trim().split(/\s+/).slice(-2)).toEqual(["protected", "protected!"]);
+    expect(table).toContain(
+      "Contradicts the backend's declared capabilities (!):\n  docker-swarm file.uid-gid-mode-honoured: declares fileMode but bob read a 0400 file of uid 2000",
+    );
+    const md = renderMarkdown(report, { checks });
+    expect(md).toContain("| ✅ protected ⛔ |");
+    expect(md).toContain(
+      "- docker-swarm file.uid-gid-mode-honoured: declares fileMode but bob read a 0400 file of uid 2000",
+    );
+    const html = renderHtml(report, { checks });
+    expect(html).toContain('<td class="cell protected contradiction" data-backend="docker-swarm"');
+    expect(html).toContain(
+      '<dd class="contradiction">declares fileMode but bob read a 0400 file of uid 2000</dd>',
+    );
   });
 });
 
@@ -139,7 +169,9 @@ describe("no secret value reaches any output", () => {
       first.results[0] = {
         ...first.results[0]!,
         observed: `value=${secret}`,
-        evidence: { stdout: `${secret}\n` },
+        reason: `it was ${secret}`,
+        contradiction: `declared protected but saw ${secret}`,
+        evidence: [{ where: "host", argv: ["cat", "x"], stdout: `${secret}\n` }],
       };
       for (const format of ["table", "markdown", "json", "html"] as const) {
         const out = render(format, report, { checks, color: true });

@@ -1,10 +1,10 @@
+import type { Report } from "@keyhole/conformance";
 import { redact } from "@keyhole/core";
 import type { CheckInfo } from "./matrix.js";
 import { renderHtml } from "./render-html.js";
 import { renderJson } from "./render-json.js";
 import { renderMarkdown } from "./render-markdown.js";
 import { renderTable } from "./render-table.js";
-import type { Report } from "./tmp-report-types.js";
 
 /** The report formats `keyhole compare --format` accepts. */
 export const FORMATS = ["table", "markdown", "json", "html"] as const;

@@ -1,7 +1,8 @@
 // A fixed, fake report for the renderers' unit tests (pure logic; no engine involved).
+
+import type { Report } from "@keyhole/conformance";
 import type { Capabilities } from "@keyhole/core";
 import type { CheckInfo } from "./matrix.js";
-import type { Report } from "./tmp-report-types.js";
 
 export const FAKE_CHECKS: CheckInfo[] = [
   { id: "env.child-inherits", title: "A child process sees the variable", figure: "fig. 4-2" },
@@ -43,16 +44,23 @@ export function fakeReport(): Report {
         available: true,
         engine: { name: "podman", version: "4.3.1" },
         capabilities: caps,
+        workloadStarts: 7,
+        workloads: [],
+        durationMs: 9_100,
         results: [
           {
             check: "env.child-inherits",
             outcome: "exposed",
-            observed: "child sees API_TOKEN",
-            evidence: {
-              argv: ["sh", "-c", "sh -c 'echo $API_TOKEN'"],
-              exitCode: 0,
-              stdout: "[REDACTED]\n",
-            },
+            observed: "child sees KH_SECRET",
+            evidence: [
+              {
+                where: "container",
+                user: "0",
+                argv: ["sh", "-c", "sh -c 'echo $KH_SECRET'"],
+                exitCode: 0,
+                stdout: "[REDACTED]\n",
+              },
+            ],
             durationMs: 310,
           },
           { check: "env.other-uid-sees", outcome: "exposed", durationMs: 200 },
@@ -60,7 +68,16 @@ export function fakeReport(): Report {
             check: "file.uid-gid-mode-honoured",
             outcome: "protected",
             observed: "2000:2000 0400 /run/secrets/s",
-            evidence: "bob: cat: can't open '/run/secrets/s': Permission denied",
+            evidence: [
+              {
+                where: "container",
+                user: "3000",
+                argv: ["cat", "/run/secrets/s"],
+                exitCode: 1,
+                stderr: "cat: can't open '/run/secrets/s': Permission denied",
+                note: "bob is denied",
+              },
+            ],
             durationMs: 400,
           },
           {
@@ -79,7 +96,7 @@ export function fakeReport(): Report {
             check: "limits.max-bytes",
             outcome: "error",
             observed: "engine refused",
-            evidence: "EngineError: boom",
+            reason: "EngineError: boom",
             durationMs: 60,
           },
           { check: "hygiene.host-argv-clean", outcome: "protected", durationMs: 70 },
@@ -90,11 +107,15 @@ export function fakeReport(): Report {
         available: true,
         engine: { name: "docker swarm", version: "20.10.24" },
         capabilities: { ...caps, envDelivery: false, scrubAfterUse: false },
+        workloadStarts: 3,
+        workloads: [],
+        durationMs: 4_000,
         results: [
           {
             check: "env.child-inherits",
             outcome: "unsupported",
             observed: "UNSUPPORTED_DELIVERY",
+            reason: "[keyhole] [docker-swarm] Swarm has no env secrets.",
             durationMs: 3,
           },
           { check: "file.uid-gid-mode-honoured", outcome: "protected", durationMs: 700 },
@@ -107,6 +128,9 @@ export function fakeReport(): Report {
         unavailableReason: "[keyhole] [docker] dockerd is not running. Fix: dockerd &",
         engine: { name: "docker", version: "" },
         capabilities: caps,
+        workloadStarts: 0,
+        workloads: [],
+        durationMs: 0,
         results: [],
       },
     ],

@@ -1,0 +1,89 @@
+import { mkdirSync, writeFileSync } from "node:fs";
+import { dirname, resolve } from "node:path";
+import { CHECKS, type ConformanceOptions, type Report, runComparison } from "@keyhole/conformance";
+import type { SecretBackend } from "@keyhole/core";
+import { colorEnabled } from "./ansi.js";
+import type { Command } from "./args.js";
+import { type ExitCode, exitCodeForReport } from "./exit-codes.js";
+import type { CliIO } from "./io.js";
+import { checkInfos } from "./matrix.js";
+import { createProgress } from "./progress.js";
+import { render } from "./render.js";
+import { selectBackends, selectChecks } from "./select.js";
+import { type BackendStrategy, STRATEGIES } from "./strategies.js";
+
+/** What `keyhole compare` runs on; replaceable so tests can point it at chosen backends. */
+export interface CompareDeps {
+  strategies: readonly BackendStrategy[];
+  run: (backends: readonly SecretBackend[], options: ConformanceOptions) => Promise<Report>;
+}
+
+const DEFAULT_DEPS: CompareDeps = { strategies: STRATEGIES, run: runComparison };
+
+/**
+ * `keyhole compare`: runs the conformance suite on every selected backend side by side and
+ * renders the report. Without `--out`, stdout gets the report in `--format`; with `--out`, the
+ * file gets it and the terminal still gets the table (unless `--quiet`). Progress goes to stderr.
+ */
+export async function compareCommand(
+  cmd: Extract<Command, { command: "compare" }>,
+  io: CliIO,
+  deps: CompareDeps = DEFAULT_DEPS,
+): Promise<ExitCode> {
+  // Usage errors first, before any engine is touched.
+  const ids = selectBackends(
+    deps.strategies.map((s) => s.id),
+    cmd.backends,
+  );
+  const checks = selectChecks(
+    CHECKS.map((c) => c.id),
+    cmd.checks,
+  );
+  const stdoutColor = colorEnabled({
+    noColorFlag: cmd.noColor,
+    env: io.env,
+    isTTY: io.stdout.isTTY === true,
+  });
+  const stderrColor = colorEnabled({
+    noColorFlag: cmd.noColor,
+    env: io.env,
+    isTTY: io.stderr.isTTY === true,
+  });
+  const progress = createProgress(io.stderr, { color: stderrColor, quiet: cmd.quiet });
+  const backends = ids.map((id) => deps.strategies.find((s) => s.id === id)!.create());
+  let report: Report;
+  try {
+    report = await deps.run(backends, {
+      checks,
+      onProgress: (e) =>
+        progress.update({
+          backendId: e.backendId,
+          checkId: e.check,
+          index: e.index,
+          total: e.total,
+          ...(e.result ? { outcome: e.result.outcome } : {}),
+        }),
+    });
+  } finally {
+    progress.done();
+  }
+  const catalogue = checkInfos(CHECKS);
+  if (cmd.out !== undefined) {
+    const file = resolve(io.cwd, cmd.out);
+    mkdirSync(dirname(file), { recursive: true });
+    writeFileSync(file, render(cmd.format, report, { checks: catalogue }));
+    if (!cmd.quiet) {
+      io.stdout.write(render("table", report, { checks: catalogue, color: stdoutColor }));
+      io.stderr.write(`Report (${cmd.format}) written to ${file}\n`);
+    }
+  } else {
+    io.stdout.write(render(cmd.format, report, { checks: catalogue, color: stdoutColor }));
+    // The table already lists unavailable backends; other formats on stdout get a note on stderr.
+    if (cmd.format !== "table" && !cmd.quiet) {
+      for (const b of report.backends.filter((x) => !x.available)) {
+        io.stderr.write(`${b.id} not run: ${b.unavailableReason ?? "not available"}\n`);
+      }
+    }
+  }
+  return exitCodeForReport(report);
+}

@@ -1,0 +1,147 @@
+import { accessSync, constants, existsSync } from "node:fs";
+import { delimiter, join } from "node:path";
+import { isKeyholeError, type SecretBackend } from "@keyhole/core";
+import { dockerBackend } from "@keyhole/docker";
+import { dockerSwarmBackend } from "@keyhole/docker-swarm";
+import { podmanFileBackend, podmanPassBackend } from "@keyhole/podman";
+
+/** Where the lookups of a strategy happen; the real process by default, a fake in tests. */
+export interface HostView {
+  env: NodeJS.ProcessEnv;
+  /** True when `command` is an executable on `PATH`. */
+  onPath(command: string): boolean;
+  exists(path: string): boolean;
+}
+
+/** The host keyhole runs on. */
+export const REAL_HOST: HostView = {
+  env: process.env,
+  onPath(command) {
+    return (process.env.PATH ?? "").split(delimiter).some((dir) => {
+      if (!dir) return false;
+      try {
+        accessSync(join(dir, command), constants.X_OK);
+        return true;
+      } catch {
+        return false;
+      }
+    });
+  },
+  exists: existsSync,
+};
+
+/** "Not here", and why, with the command that changes that. */
+export interface NotHere {
+  reason: string;
+  fix: string;
+}
+
+/**
+ * One way keyhole can run on this machine: a backend, how to tell cheaply that its engine is
+ * not installed at all, and how to create it. `keyhole compare` and `keyhole doctor` walk the
+ * ordered list {@link STRATEGIES}; the backend's own `ready()` has the last word (its
+ * `ENGINE_UNAVAILABLE` error carries the fix).
+ */
+export interface BackendStrategy {
+  /** The backend id, e.g. `"podman-file"`. */
+  id: string;
+  /** What it is, for humans. */
+  description: string;
+  /** Undefined when the engine looks installed; else why not and how to install it. */
+  notHere(host: HostView): NotHere | undefined;
+  /** Creates the backend (no engine call happens until it is used). */
+  create(): SecretBackend;
+}
+
+const SETUP = "node scripts/setup.mjs";
+
+function needCommands(
+  commands: readonly string[],
+  packages: string,
+): (host: HostView) => NotHere | undefined {
+  return (host) => {
+    const missing = commands.filter((c) => !host.onPath(c));
+    if (missing.length === 0) return undefined;
+    return {
+      reason: `${missing.join(", ")} ${missing.length === 1 ? "is" : "are"} not installed.`,
+      fix: `apt-get install -y ${packages} (in the keyhole repository: ${SETUP})`,
+    };
+  };
+}
+
+function needDockerEngine(host: HostView): NotHere | undefined {
+  // A remote or non-default daemon (DOCKER_HOST) needs nothing installed here.
+  if (host.env.DOCKER_HOST) return undefined;
+  if (host.exists("/var/run/docker.sock") || host.onPath("dockerd")) return undefined;
+  return {
+    reason: "Docker Engine is not installed (no dockerd, no /var/run/docker.sock, no DOCKER_HOST).",
+    fix: `apt-get install -y docker.io (in the keyhole repository: ${SETUP})`,
+  };
+}
+
+/**
+ * The backends keyhole knows, in the order they are tried and shown: Podman (file driver,
+ * pass driver), Docker Swarm, plain Docker.
+ */
+export const STRATEGIES: readonly BackendStrategy[] = [
+  {
+    id: "podman-file",
+    description: "Podman secrets, file driver",
+    notHere: needCommands(["podman"], "podman runc"),
+    create: () => podmanFileBackend(),
+  },
+  {
+    id: "podman-pass",
+    description: "Podman secrets, pass driver (GnuPG-encrypted at rest)",
+    notHere: needCommands(["podman", "pass", "gpg"], "podman runc pass gnupg"),
+    create: () => podmanPassBackend(),
+  },
+  {
+    id: "docker-swarm",
+    description: "Docker Swarm secrets",
+    notHere: needDockerEngine,
+    create: () => dockerSwarmBackend(),
+  },
+  {
+    id: "docker",
+    description: "plain Docker Engine (env vars, copied-in files): the baseline",
+    notHere: needDockerEngine,
+    create: () => dockerBackend(),
+  },
+];
+
+/** What `keyhole doctor` says about one backend. */
+export type Diagnosis =
+  | {
+      id: string;
+      status: "ready" /** Engine name and version, e.g. `"podman 4.3.1"`. */;
+      version: string;
+    }
+  | { id: string; status: "missing" | "broken"; reason: string; fix: string };
+
+/**
+ * Diagnoses one strategy: `missing` when its engine is not installed, `broken` when it is but
+ * `ready()` fails (the error's fix command is kept), `ready` with the engine's version.
+ * Disposes the backend it created.
+ */
+export async function diagnose(
+  strategy: BackendStrategy,
+  host: HostView = REAL_HOST,
+): Promise<Diagnosis> {
+  const absent = strategy.notHere(host);
+  if (absent) return { id: strategy.id, status: "missing", ...absent };
+  let backend: SecretBackend | undefined;
+  try {
+    backend = strategy.create();
+    const { version } = await backend.ready();
+    return { id: strategy.id, status: "ready", version: `${backend.engine.name} ${version}` };
+  } catch (error) {
+    const fix = isKeyholeError(error, "ENGINE_UNAVAILABLE")
+      ? ((error as { fix?: string }).fix ?? SETUP)
+      : SETUP;
+    const message = error instanceof Error ? error.message : String(error);
+    return { id: strategy.id, status: "broken", reason: message.replace(/ Fix: .*$/s, ""), fix };
+  } finally {
+    await backend?.dispose().catch(() => {});
+  }
+}
