@@ -151,9 +151,7 @@ async function manyWorkloads(
   try {
     if (failed) throw failed.reason;
     t = performance.now();
-    const checks = await Promise.all(
-      workloads.map((w, i) => verifyOwnSecret(w, values[i]!, readerFor(caps))),
-    );
+    const checks = await Promise.all(workloads.map((w, i) => verifyOwnSecret(w, values[i]!)));
     verifyMs = performance.now() - t;
     isolationViolations = checks.filter((ok) => !ok).length;
   } finally {
@@ -167,9 +165,10 @@ async function manyWorkloads(
   return { createMs, runMs, verifyMs, stopMs, removeMs, isolationViolations };
 }
 
-async function verifyOwnSecret(w: Workload, value: string, user: string): Promise<boolean> {
+async function verifyOwnSecret(w: Workload, value: string): Promise<boolean> {
   const target = w.fileTargets[0]!;
   const dir = target.slice(0, target.lastIndexOf("/"));
+  // One exec per workload, as root (so a restrictive mode cannot hide a foreign file).
   const r = await w.exec(["sh", "-c", 'ls -A "$1"; printf "\\0"; cat "$2"', "sh", dir, target], {
     user: "0",
   });
@@ -182,9 +181,7 @@ async function verifyOwnSecret(w: Workload, value: string, user: string): Promis
       `${w.backendId}: workload ${w.objectId.slice(0, 12)} sees [${entries.join(", ")}] under ${dir}, expected only ${own}${content === value ? "" : " (content differs)"}\n`,
     );
   }
-  // Also read it as the delivery's reader, as the per-operation sequence does.
-  const asReader = await w.exec(["cat", target], { user });
-  return ok && asReader.stdout === value;
+  return ok;
 }
 
 main().catch((error: unknown) => {
