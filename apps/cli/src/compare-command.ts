@@ -52,6 +52,7 @@ export async function compareCommand(
   const progress = createProgress(io.stderr, { color: stderrColor, quiet: cmd.quiet });
   const backends = ids.map((id) => deps.strategies.find((s) => s.id === id)!.create());
   let report: Report;
+  progress.begin(ids);
   try {
     report = await deps.run(backends, {
       checks,

@@ -11,6 +11,7 @@ describe("createProgress", () => {
   it("prints one plain line per finished check when not on a TTY", () => {
     const { chunks, stream } = sink(false);
     const p = createProgress(stream, { color: false, quiet: false });
+    p.begin(["podman-file"]);
     p.update({ backendId: "podman-file", checkId: "env.child-inherits", index: 1, total: 2 });
     p.update({
       backendId: "podman-file",
@@ -22,13 +23,17 @@ describe("createProgress", () => {
     p.note("docker not available: dockerd is not running. Fix: dockerd &");
     p.done();
     expect(chunks.join("")).toBe(
-      "[podman-file] 1/2 env.child-inherits: exposed\ndocker not available: dockerd is not running. Fix: dockerd &\n",
+      "running the checks on podman-file\n[podman-file] 1/2 env.child-inherits: exposed\ndocker not available: dockerd is not running. Fix: dockerd &\n",
     );
   });
 
   it("redraws one live line per backend on a TTY and clears it at the end", () => {
     const { chunks, stream } = sink(true);
     const p = createProgress(stream, { color: false, quiet: false });
+    p.begin(["podman-file", "docker"]);
+    expect(stripAnsi(chunks.join(""))).toBe(
+      "podman-file    starting containers…\ndocker         starting containers…\n",
+    );
     p.update({ backendId: "podman-file", checkId: "env.child-inherits", index: 1, total: 12 });
     p.update({ backendId: "docker", checkId: "file.delete-refused", index: 3, total: 12 });
     p.update({ backendId: "podman-file", checkId: "env.other-uid-sees", index: 2, total: 12 });
@@ -43,6 +48,7 @@ describe("createProgress", () => {
   it("shows nothing with --quiet", () => {
     const { chunks, stream } = sink(true);
     const p = createProgress(stream, { color: false, quiet: true });
+    p.begin(["docker"]);
     p.update({ backendId: "docker", checkId: "x", index: 1, total: 1, outcome: "error" });
     p.note("hello");
     p.done();

@@ -16,6 +16,8 @@ export interface ProgressEvent {
 
 /** Shows a comparison's progress on stderr. */
 export interface Progress {
+  /** Announces the backends about to run (shown as "starting" until their first check). */
+  begin(backendIds: readonly string[]): void;
   /** Records a step. */
   update(event: ProgressEvent): void;
   /** Prints a line that stays (e.g. "docker not available: …"). */
@@ -44,9 +46,12 @@ export function createProgress(
   stream: ProgressStream,
   options: { color: boolean; quiet: boolean },
 ): Progress {
-  if (options.quiet) return { update() {}, note() {}, done() {} };
+  if (options.quiet) return { begin() {}, update() {}, note() {}, done() {} };
   if (!stream.isTTY) {
     return {
+      begin(ids) {
+        stream.write(`running the checks on ${ids.join(", ")}\n`);
+      },
       update(e) {
         if (e.outcome !== undefined) {
           stream.write(`[${e.backendId}] ${e.index}/${e.total} ${e.checkId}: ${e.outcome}\n`);
@@ -59,7 +64,7 @@ export function createProgress(
     };
   }
   const order: string[] = [];
-  const state = new Map<string, ProgressEvent>();
+  const state = new Map<string, ProgressEvent | undefined>();
   let drawn = 0;
   const clear = () => {
     // Cursor up over the lines drawn last time, then clear to the end of the screen.
@@ -69,7 +74,12 @@ export function createProgress(
   const draw = () => {
     clear();
     for (const id of order) {
-      const e = state.get(id)!;
+      const e = state.get(id);
+      if (!e) {
+        // Before the first check a backend is checking its engine and starting its workloads.
+        stream.write(`${paint(options.color, id.padEnd(14), "bold")} starting containers…\n`);
+        continue;
+      }
       const width = String(e.total).length;
       const count = `${String(e.index).padStart(width)}/${e.total}`;
       const status = e.index >= e.total && e.outcome !== undefined ? "done" : e.checkId;
@@ -78,6 +88,13 @@ export function createProgress(
     drawn = order.length;
   };
   return {
+    begin(ids) {
+      for (const id of ids) {
+        if (!state.has(id)) order.push(id);
+        state.set(id, undefined);
+      }
+      draw();
+    },
     update(e) {
       if (!state.has(e.backendId)) order.push(e.backendId);
       state.set(e.backendId, e);

@@ -207,7 +207,7 @@ table.matrix{border-collapse:collapse;width:100%}
 td.fig{white-space:nowrap;color:var(--muted)}
 .cell button{all:unset;box-sizing:border-box;display:block;width:100%;min-width:7.5rem;padding:.3rem .5rem;border-radius:.3rem;cursor:pointer;font-weight:600}
 .cell button:focus-visible{outline:2px solid currentColor;outline-offset:1px}
-.cell button small{display:block;font-weight:400;font-size:.78rem;word-break:break-all;opacity:.9}
+.cell button small{display:block;font-weight:400;font-size:.78rem;overflow-wrap:anywhere;opacity:.9}
 .cell.none{color:var(--muted)}
 dialog.evidence{max-width:min(60rem,92vw);border:1px solid var(--line);border-radius:.5rem;color:var(--fg);background:var(--bg);padding:1rem 1.25rem}
 dialog.evidence::backdrop{background:rgb(0 0 0 / .45)}

@@ -70,6 +70,13 @@ main().then(
   (code) => process.exit(code),
   (error) => {
     console.error(isKeyholeError(error) ? error.message : error);
-    process.exit(isKeyholeError(error, "ENGINE_UNAVAILABLE") ? 3 : 1);
+    // The same codes as `keyhole`: 2 for bad input (e.g. a token file others can read), 3 when
+    // the engine is not available, 1 otherwise.
+    const code = isKeyholeError(error, "INVALID_INPUT")
+      ? 2
+      : isKeyholeError(error, "ENGINE_UNAVAILABLE")
+        ? 3
+        : 1;
+    process.exit(code);
   },
 );
