@@ -14,7 +14,12 @@ import { fmtMs, fmtRatio, type Summary, summarize } from "./stats.js";
 interface BackendReport {
   id: string;
   available: boolean;
-  results: Array<{ durationMs: number }>;
+  results: Array<{
+    check: string;
+    outcome: string;
+    durationMs: number;
+    evidence?: Array<{ where: string }>;
+  }>;
   workloadStarts: number;
   workloads: Array<{ startMs: number; started: boolean }>;
   setupMs?: number;
@@ -48,6 +53,11 @@ export interface FloorBackend {
   checksMs: number;
   setupMs: number;
   disposeMs: number;
+  /** Exec sessions in workloads and host-side probes (engine CLI, /proc, file scans) the checks ran. */
+  containerProbes: number;
+  hostProbes: number;
+  /** Every check's time in this pass, slowest first, with how many probes (evidence items) it ran. */
+  checks: Array<{ check: string; ms: number; outcome: string; probes: number }>;
 }
 
 /** The floor-ratio result. */
@@ -65,6 +75,22 @@ export interface FloorResult {
   ratio: number;
   target: number;
   met: boolean;
+  /**
+   * `keyhole compare --backend <id>` of each backend on its own: separates what the suite costs
+   * per backend from what four passes sharing the cores cost.
+   */
+  alone: Array<{
+    backend: string;
+    wallMs: number;
+    exitCode: number;
+    workloadStarts: number;
+    floorMs: number;
+    ratio: number;
+    passMs: number;
+    setupMs: number;
+    checksMs: number;
+    disposeMs: number;
+  }>;
 }
 
 /**
@@ -76,7 +102,7 @@ export async function floorRatio(
   subjects: readonly BenchBackend[],
   images: BenchImages,
   runId: string,
-  rounds: { starts: number; compares: number },
+  rounds: { starts: number; compares: number; alone: boolean },
   log: (line: string) => void,
 ): Promise<FloorResult> {
   if (!existsSync(CLI_BIN))
@@ -100,42 +126,26 @@ export async function floorRatio(
   await startSeries("before");
   const dir = mkdtempSync(join(tmpdir(), "keyhole-bench-floor-"));
   const compareRuns: FloorResult["compareRuns"] = [];
+  const aloneRuns: Array<{ backend: string; run: CompareRun }> = [];
   let report: Report | undefined;
   try {
     for (let i = 0; i < rounds.compares; i++) {
-      const out = join(dir, `report-${i}.json`);
-      const args = [
-        CLI_BIN,
-        "compare",
-        "--backend",
-        subjects.map((s) => s.id).join(","),
-        "--format",
-        "json",
-        "--out",
-        out,
-        "--quiet",
-      ];
-      // /usr/bin/time -f reports the peak RSS of the keyhole process itself.
-      const timeBin = existsSync("/usr/bin/time") ? "/usr/bin/time" : undefined;
-      const r = timeBin
-        ? await runCommand(timeBin, ["-f", "KEYHOLE_MAXRSS_KIB %M", process.execPath, ...args], {
-            check: false,
-            timeoutMs: 30 * 60_000,
-          })
-        : await runCommand(process.execPath, args, { check: false, timeoutMs: 30 * 60_000 });
-      const rss = /KEYHOLE_MAXRSS_KIB (\d+)/.exec(r.stderr)?.[1];
-      if ((r.code !== 0 && r.code !== 1) || !existsSync(out)) {
-        throw new Error(`keyhole compare exited ${r.code}: ${r.stderr.trim().slice(-800)}`);
-      }
-      compareRuns.push({
-        wallMs: r.ms,
-        exitCode: r.code,
-        ...(rss ? { peakRssKiB: Number(rss) } : {}),
-      });
-      report = JSON.parse(readFileSync(out, "utf8")) as Report;
-      log(
-        `floor: keyhole compare run ${i + 1}/${rounds.compares}: ${fmtMs(r.ms)} (exit ${r.code}${r.code === 1 ? ": a check errored or contradicted its capabilities" : ""})`,
+      const run = await runCompare(
+        subjects.map((s) => s.id),
+        join(dir, `report-${i}.json`),
       );
+      compareRuns.push(run.summary);
+      report = run.report;
+      log(
+        `floor: keyhole compare run ${i + 1}/${rounds.compares}: ${fmtMs(run.summary.wallMs)} (exit ${run.summary.exitCode}${run.summary.exitCode === 1 ? ": a check errored or contradicted its capabilities" : ""})`,
+      );
+    }
+    if (rounds.alone && subjects.length > 1) {
+      for (const s of subjects) {
+        const run = await runCompare([s.id], join(dir, `alone-${s.id}.json`));
+        aloneRuns.push({ backend: s.id, run });
+        log(`floor: keyhole compare --backend ${s.id} alone: ${fmtMs(run.summary.wallMs)}`);
+      }
     }
   } finally {
     rmSync(dir, { recursive: true, force: true });
@@ -145,6 +155,22 @@ export async function floorRatio(
   const available = backends.filter((b) => b.available);
   const floorMs = Math.max(0, ...available.map((b) => b.floorMs));
   const floorSequentialMs = available.reduce((t, b) => t + b.floorMs, 0);
+  const alone = aloneRuns.map(({ backend, run }) => {
+    const subject = subjects.find((s) => s.id === backend)!;
+    const b = floorBackend(subject, run.report, bareStarts);
+    return {
+      backend,
+      wallMs: run.summary.wallMs,
+      exitCode: run.summary.exitCode,
+      workloadStarts: b.workloadStarts,
+      floorMs: b.floorMs,
+      ratio: run.summary.wallMs / b.floorMs,
+      passMs: b.passMs,
+      setupMs: b.setupMs,
+      checksMs: b.checksMs,
+      disposeMs: b.disposeMs,
+    };
+  });
   const compareWall = summarize(compareRuns.map((r) => r.wallMs));
   const ratio = compareWall.median / floorMs;
   log(
@@ -161,6 +187,37 @@ export async function floorRatio(
     ratio,
     target: 1.3,
     met: ratio <= 1.3,
+    alone,
+  };
+}
+
+interface CompareRun {
+  summary: FloorResult["compareRuns"][number];
+  report: Report;
+}
+
+/** One `keyhole compare` process, timed from spawn to exit, its JSON report read back. */
+async function runCompare(ids: readonly string[], out: string): Promise<CompareRun> {
+  const args = [CLI_BIN, "compare", "--backend", ids.join(","), "--format", "json", "--out", out];
+  // /usr/bin/time -f reports the peak RSS of the keyhole process itself.
+  const timeBin = existsSync("/usr/bin/time") ? "/usr/bin/time" : undefined;
+  const r = timeBin
+    ? await runCommand(
+        timeBin,
+        ["-f", "KEYHOLE_MAXRSS_KIB %M", process.execPath, ...args, "--quiet"],
+        { check: false, timeoutMs: 30 * 60_000 },
+      )
+    : await runCommand(process.execPath, [...args, "--quiet"], {
+        check: false,
+        timeoutMs: 30 * 60_000,
+      });
+  const rss = /KEYHOLE_MAXRSS_KIB (\d+)/.exec(r.stderr)?.[1];
+  if ((r.code !== 0 && r.code !== 1) || !existsSync(out)) {
+    throw new Error(`keyhole compare exited ${r.code}: ${r.stderr.trim().slice(-800)}`);
+  }
+  return {
+    summary: { wallMs: r.ms, exitCode: r.code, ...(rss ? { peakRssKiB: Number(rss) } : {}) },
+    report: JSON.parse(readFileSync(out, "utf8")) as Report,
   };
 }
 
@@ -186,5 +243,22 @@ function floorBackend(
     checksMs: (b?.results ?? []).reduce((t, r) => t + r.durationMs, 0),
     setupMs: b?.setupMs ?? 0,
     disposeMs: b?.disposeMs ?? 0,
+    containerProbes: count(b, "container"),
+    hostProbes: count(b, "host"),
+    checks: (b?.results ?? [])
+      .map((r) => ({
+        check: r.check,
+        ms: r.durationMs,
+        outcome: r.outcome,
+        probes: r.evidence?.length ?? 0,
+      }))
+      .sort((x, y) => y.ms - x.ms),
   };
+}
+
+function count(b: BackendReport | undefined, where: string): number {
+  return (b?.results ?? []).reduce(
+    (t, r) => t + (r.evidence ?? []).filter((e) => e.where === where).length,
+    0,
+  );
 }

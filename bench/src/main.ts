@@ -7,7 +7,7 @@ import { loadavg } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
-import { newRunId } from "@keyhole/core";
+import { newRunId, registerCleanup } from "@keyhole/core";
 import { ensureProbeImageInfo } from "@keyhole/probe";
 import { type BenchBackend, benchBackends } from "./backends.js";
 import {
@@ -33,6 +33,7 @@ const USAGE = `npm run bench [-- options]
   --rounds N            per-operation rounds after one warm-up (default 5)
   --start-rounds N      bare starts per engine before and after compare (default 5)
   --compare-rounds N    keyhole compare runs (default 1)
+  --no-alone            skip the extra \`keyhole compare --backend <id>\` run of each backend
   --secrets LIST        secret counts for scaling (default 1,10,100)
   --workloads LIST      concurrent workload counts for scaling (default 1,5,20)
   --out DIR             where results go (default bench/results)
@@ -47,6 +48,7 @@ async function main(): Promise<number> {
       rounds: { type: "string", default: "5" },
       "start-rounds": { type: "string", default: "5" },
       "compare-rounds": { type: "string", default: "1" },
+      "no-alone": { type: "boolean", default: false },
       secrets: { type: "string" },
       workloads: { type: "string" },
       out: { type: "string" },
@@ -113,7 +115,11 @@ async function main(): Promise<number> {
       subjects,
       images,
       runId,
-      { starts: Number(values["start-rounds"]), compares: Number(values["compare-rounds"]) },
+      {
+        starts: Number(values["start-rounds"]),
+        compares: Number(values["compare-rounds"]),
+        alone: !values["no-alone"],
+      },
       log,
     ).catch((e: unknown) => ({ error: message(e) }));
     if ("error" in result.floor) log(`floor: FAILED ${result.floor.error}`);
@@ -125,7 +131,14 @@ async function main(): Promise<number> {
       let bare: BareSequence | undefined;
       try {
         bare = await bareFor(subject, images, runId);
-        result.perOperation.push(await perOperation(subject, bare, images, runId, rounds, log));
+        // Ctrl-C removes what the bare half created too (adapters register their own dispose).
+        const sequence = bare;
+        const unregister = registerCleanup(() => sequence.cleanup());
+        try {
+          result.perOperation.push(await perOperation(subject, bare, images, runId, rounds, log));
+        } finally {
+          unregister();
+        }
       } catch (e) {
         log(`per-op ${subject.id}: FAILED ${message(e)}`);
         result.perOperation.push({ backend: subject.id, error: message(e) });

@@ -60,6 +60,20 @@ function floorSection(f: FloorResult | { error: string }): string[] {
     `- \`keyhole compare\` (all checks, backends side by side) wall time: ${runs.join("; ")}`,
     `- Floor = max over backends of starts × median bare start (backends run in parallel) = **${fmtMs(f.floorMs)}** (sum, if they ran one after another: ${fmtMs(f.floorSequentialMs)})`,
     `- **Ratio ${fmtRatio(f.ratio)}** (target ≤ ${f.target}: ${f.met ? "met" : "not met"})`,
+    `- Probes the checks ran (exec sessions in workloads / host-side): ${f.backends
+      .filter((b) => b.available)
+      .map((b) => `${b.backend} ${b.containerProbes} / ${b.hostProbes}`)
+      .join(", ")}`,
+    `- Slowest checks per backend (ms, probes): ${f.backends
+      .filter((b) => b.available)
+      .map(
+        (b) =>
+          `${b.backend}: ${b.checks
+            .slice(0, 5)
+            .map((c) => `${c.check} ${fmtMs(c.ms)} (${c.probes})`)
+            .join(", ")}`,
+      )
+      .join("; ")}`,
     `- Bare starts: ${Object.entries(f.bareStarts)
       .map(
         ([e, s]) =>
@@ -68,6 +82,19 @@ function floorSection(f: FloorResult | { error: string }): string[] {
       .join("; ")}`,
     "",
   );
+  if (f.alone.length > 0) {
+    out.push(
+      "Each backend alone (`keyhole compare --backend <id>`), floor = its starts × its engine's bare start:",
+      "",
+      "| backend | wall | workload starts | floor | ratio | setup | checks Σ | dispose |",
+      "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
+      ...f.alone.map(
+        (a) =>
+          `| ${a.backend} | ${fmtMs(a.wallMs)} | ${a.workloadStarts} | ${fmtMs(a.floorMs)} | ${fmtRatio(a.ratio)} | ${fmtMs(a.setupMs)} | ${fmtMs(a.checksMs)} | ${fmtMs(a.disposeMs)} |`,
+      ),
+      "",
+    );
+  }
   return out;
 }
 
