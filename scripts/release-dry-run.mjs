@@ -121,11 +121,13 @@ async function packAndLint(pkgs, workspace, alongside = () => []) {
   );
   const dest = mkdtempSync(join(tmpdir(), "keyhole-release-tarballs-"));
   try {
-    const packed = await step(`npm pack (${pkgs.length} packages)`, () =>
-      packPackages(
-        pkgs.map((p) => p.dir),
-        dest,
-      ),
+    const packed = await step(
+      `npm pack (${pkgs.length} package${pkgs.length === 1 ? "" : "s"})`,
+      () =>
+        packPackages(
+          pkgs.map((p) => p.dir),
+          dest,
+        ),
     ).catch((error) => {
       record(Promise.reject(error));
       return [];
