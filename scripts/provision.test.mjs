@@ -1,7 +1,7 @@
 // Real-engine tests of the provisioning scripts. They run after `node scripts/setup.mjs` (the
 // root `npm test` does that first), so the shared engines are expected to be up; nothing here
 // stops or reconfigures them: the start and decision paths run against throwaway state.
-import { execFile, } from "node:child_process";
+import { execFile } from "node:child_process";
 import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
