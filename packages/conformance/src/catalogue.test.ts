@@ -1,3 +1,4 @@
+import { readFileSync } from "node:fs";
 import { describe, expect, it } from "vitest";
 import { CHECKS, catalogue, checkById } from "./catalogue.js";
 import { IMPLEMENTATIONS } from "./checks/index.js";
@@ -90,6 +91,12 @@ describe("the check catalogue", () => {
       if (c.deliveries.includes("env")) expect(c.requires).toContain("envDelivery");
       if (c.deliveries.includes("file")) expect(c.requires).toContain("fileDelivery");
     }
+  });
+
+  it("is documented: the README's table has a row per check, in catalogue order", () => {
+    const readme = readFileSync(new URL("../README.md", import.meta.url), "utf8");
+    const rows = [...readme.matchAll(/^\| `([a-z]+\.[a-z0-9-]+)`\s*\|/gm)].map((m) => m[1]);
+    expect(rows).toEqual(CHECKS.map((c) => c.id));
   });
 
   it("is frozen data", () => {

@@ -44,9 +44,14 @@ const TMPFS = new Set(["tmpfs", "ramfs", "devtmpfs"]);
  * Asks the engine where it keeps state: Podman's graph root and run root (`podman info`), the
  * pass store of a pass backend (`PASSWORD_STORE_DIR` in `engine.env`); Docker's root dir
  * (`docker info`) plus `/run/docker` and containerd's dirs. Image layers and mounted root
- * filesystems are excluded: a container's own writable layer is added per workload.
+ * filesystems are excluded: a container's own writable layer is added per workload. Swarm's
+ * store is scanned only when `usesSecretStore` (the backend declares `engineSecretStore`).
  */
-export async function storageScope(engine: EngineInfo, cli: EngineCli): Promise<StorageScope> {
+export async function storageScope(
+  engine: EngineInfo,
+  cli: EngineCli,
+  usesSecretStore = true,
+): Promise<StorageScope> {
   const exists = (p: string | undefined): p is string => typeof p === "string" && existsSync(p);
   if (cli.kind === "podman") {
     const info = await cli.run(["info", "--format", "json"]);
@@ -75,6 +80,8 @@ export async function storageScope(engine: EngineInfo, cli: EngineCli): Promise<
   const root = info.stdout.trim() || "/var/lib/docker";
   return {
     roots: unique([root, "/run/docker", "/run/containerd", "/var/lib/containerd"].filter(exists)),
+    // Swarm's raft store (64 MB preallocated WAL files, slow to read on a busy host) only for a
+    // backend that keeps secrets in an engine store; the plain engine never writes there.
     excludeDirs: [
       "overlay2",
       "image",
@@ -82,6 +89,7 @@ export async function storageScope(engine: EngineInfo, cli: EngineCli): Promise<
       "merged",
       "rootfs",
       "io.containerd.snapshotter.v1.overlayfs",
+      ...(usesSecretStore ? [] : ["swarm"]),
     ],
     storeDirs: [join(root, "swarm")],
   };

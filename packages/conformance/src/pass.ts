@@ -1,4 +1,6 @@
 import { createHash, randomBytes } from "node:crypto";
+import { readdirSync } from "node:fs";
+import { tmpdir } from "node:os";
 import type {
   Capabilities,
   ExecResult,
@@ -40,6 +42,8 @@ export class Pass {
   readonly tag = randomBytes(3).toString("hex");
   /** When the pass started (epoch ms). */
   readonly startedAt = Date.now();
+  /** The names in the temp dir when the pass started (hygiene.temp-files looks at what is new). */
+  readonly tmpBaseline: ReadonlySet<string> = new Set(safeReaddir(tmpdir()));
   /** Printable test values by label, for host scans. */
   readonly textValues = new Map<string, string>();
   /** Every secret name this pass asked the backend to create. */
@@ -70,7 +74,7 @@ export class Pass {
    */
   storageScope(): Promise<StorageScope> {
     if (!this.cli) return Promise.reject(new Error("No host-side oracle for this engine."));
-    this.#scope ??= storageScope(this.backend.engine, this.cli);
+    this.#scope ??= storageScope(this.backend.engine, this.cli, this.caps.engineSecretStore);
     return this.#scope;
   }
 
@@ -209,6 +213,14 @@ export class Pass {
   /** Throws the signal's reason when the run was aborted. */
   throwIfAborted(): void {
     this.signal?.throwIfAborted();
+  }
+}
+
+function safeReaddir(dir: string): string[] {
+  try {
+    return readdirSync(dir);
+  } catch {
+    return [];
   }
 }
 

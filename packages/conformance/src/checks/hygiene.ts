@@ -18,8 +18,8 @@ function errorText(error: unknown): string {
 }
 
 /**
- * Files under `dirs` modified since `since` (ms) that hold one of `needles`; skips anything
- * larger than 16 MiB and `node_modules`. Read in-process: the values never leave Node.
+ * Files under `dirs` (directories, or files themselves) modified since `since` (ms) that hold
+ * one of `needles`; skips anything larger than 16 MiB and `node_modules`. Read in-process: the values never leave Node.
  */
 export async function filesHolding(
   dirs: readonly string[],
@@ -29,12 +29,25 @@ export async function filesHolding(
 ): Promise<{ hits: string[]; looked: number }> {
   const hits: string[] = [];
   let looked = 0;
+  const look = async (path: string): Promise<void> => {
+    try {
+      const st = await stat(path);
+      if (!st.isFile() || st.mtimeMs < since || st.size > 16 * 1024 * 1024) return;
+      looked++;
+      const data = await readFile(path);
+      if (needles.some((n) => data.includes(n))) hits.push(path);
+    } catch {
+      // vanished or unreadable: not ours
+    }
+  };
   const walk = async (dir: string, depth: number): Promise<void> => {
     if (depth > maxDepth) return;
     let entries: import("node:fs").Dirent[];
     try {
       entries = await readdir(dir, { withFileTypes: true });
     } catch {
+      // Not a directory: a file given as a root.
+      if (depth === 0) await look(dir);
       return;
     }
     for (const e of entries) {
@@ -42,15 +55,7 @@ export async function filesHolding(
       if (e.isDirectory()) {
         if (e.name !== "node_modules" && e.name !== ".git") await walk(path, depth + 1);
       } else if (e.isFile()) {
-        try {
-          const st = await stat(path);
-          if (st.mtimeMs < since || st.size > 16 * 1024 * 1024) continue;
-          looked++;
-          const data = await readFile(path);
-          if (needles.some((n) => data.includes(n))) hits.push(path);
-        } catch {
-          // vanished or unreadable: not ours
-        }
+        await look(path);
       }
     }
   };
@@ -140,13 +145,20 @@ export const hygieneChecks: Record<string, CheckImpl> = {
   "hygiene.temp-files": {
     fixtures: [],
     async measure({ pass }): Promise<Measurement> {
-      const dirs = [...new Set([tmpdir(), keyholeStateDir()])];
+      // Only what appeared in the temp dir since the pass started (a temp dir of its own, or a
+      // file written straight into it), plus keyhole's state dir: walking all of a shared /tmp
+      // would cost minutes on a busy machine and read other people's files.
+      const tmp = tmpdir();
+      const fresh = (await readdir(tmp).catch(() => [] as string[]))
+        .filter((name) => !pass.tmpBaseline.has(name))
+        .map((name) => join(tmp, name));
+      const dirs = [...new Set([...fresh, keyholeStateDir()])];
       const { hits, looked } = await filesHolding(dirs, pass.startedAt - 1000, needlesOf(pass));
       pass.record({
         where: "host",
         argv: ["(walk in node)", ...dirs],
         stdout: hits.join("\n"),
-        note: `${looked} file(s) written since the pass started were read; ${hits.length} hold a value`,
+        note: `${looked} file(s) written since the pass started were read (new entries of ${tmp} and keyhole's state dir); ${hits.length} hold a value`,
       });
       return {
         outcome: hits.length > 0 ? "exposed" : "protected",
