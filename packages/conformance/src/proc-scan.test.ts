@@ -21,18 +21,19 @@ describe("ProcScanner", () => {
     });
     children.push(child);
     await new Promise((r) => setTimeout(r, 200));
-    scanner.sample();
+    await scanner.settle();
     const hits = scanner.hits().filter((h) => h.pid === child.pid);
     expect(hits.map((h) => h.where).sort()).toEqual(["cmdline", "environ"]);
     expect(hits.every((h) => h.value === "marker" && h.comm === "sh")).toBe(true);
     expect(JSON.stringify(scanner.hits())).not.toContain(marker);
     expect(scanner.samples).toBe(1);
+    expect(scanner.maxProcesses).toBeGreaterThan(1);
   });
 
-  it("finds nothing when no process holds the value", () => {
+  it("finds nothing when no process holds the value", async () => {
     const scanner = new ProcScanner();
     scanner.watch("absent", randomBytes(16).toString("hex"));
-    scanner.sample();
+    await scanner.settle();
     expect(scanner.hits()).toEqual([]);
     expect(scanner.maxProcesses).toBeGreaterThan(0);
   });

@@ -1,4 +1,5 @@
-import { readdirSync, readFileSync, readlinkSync } from "node:fs";
+import { readdirSync, readlinkSync } from "node:fs";
+import { readdir, readFile, readlink } from "node:fs/promises";
 
 /** A value seen in a host process's argv or environment (the value itself is never kept). */
 export interface ProcHit {
@@ -10,37 +11,109 @@ export interface ProcHit {
   value: string;
 }
 
+interface ProcEntry {
+  pid: number;
+  comm: string;
+  cmdline: Buffer;
+  environ: Buffer;
+}
+
 /**
- * Samples `/proc/<pid>/cmdline` and `/proc/<pid>/environ` of every process in this process's
- * PID namespace (the host's, when keyhole runs on the host) for the values of a pass, while
- * the pass works: on a timer and whenever the pass asks (after a secret is created, after a
- * workload started). Processes inside containers live in other PID namespaces and are skipped
- * on purpose: probes put values there deliberately.
- *
- * Reads files in-process; starts no child process, so sampling never adds a process to scan.
+ * One read of `/proc/<pid>/{comm,cmdline,environ}` for every process in this process's PID
+ * namespace, shared by every scanner of the process: passes running side by side look at the
+ * same snapshot instead of each reading /proc (hundreds of files) on its own. Reads are async,
+ * so sampling never blocks the event loop the passes run on.
  */
-export class ProcScanner {
-  readonly #needles = new Map<string, Buffer[]>();
-  readonly #hits = new Map<string, ProcHit>();
+class ProcSnapshots {
   readonly #ownNs: string | undefined;
-  #timer: NodeJS.Timeout | undefined;
-  /** How many samples were taken. */
-  samples = 0;
-  /** The largest number of processes one sample looked at. */
-  maxProcesses = 0;
-  /** Why scanning is impossible here (no /proc), if it is. */
   readonly unavailable: string | undefined;
+  /** pid → whether it lives in our PID namespace (a pid is rarely reused within a run). */
+  readonly #inNs = new Map<string, boolean>();
+  #latest: { at: number; entries: ProcEntry[] } | undefined;
+  #pending: Promise<ProcEntry[]> | undefined;
 
   constructor() {
     let ns: string | undefined;
     let why: string | undefined;
     try {
       ns = readlinkSync("/proc/self/ns/pid");
+      readdirSync("/proc");
     } catch (error) {
-      why = `cannot read /proc/self/ns/pid (${(error as Error).message})`;
+      why = `cannot read /proc (${(error as Error).message})`;
     }
     this.#ownNs = ns;
     this.unavailable = why;
+  }
+
+  /** A snapshot at most `maxAgeMs` old (taking one if needed; concurrent callers share it). */
+  get(maxAgeMs: number): Promise<ProcEntry[]> {
+    if (this.#latest && Date.now() - this.#latest.at <= maxAgeMs) {
+      return Promise.resolve(this.#latest.entries);
+    }
+    this.#pending ??= this.#take().finally(() => {
+      this.#pending = undefined;
+    });
+    return this.#pending;
+  }
+
+  async #take(): Promise<ProcEntry[]> {
+    const at = Date.now();
+    let pids: string[];
+    try {
+      pids = (await readdir("/proc")).filter((d) => /^\d+$/.test(d));
+    } catch {
+      return [];
+    }
+    const entries: ProcEntry[] = [];
+    await Promise.all(
+      pids.map(async (pid) => {
+        let inNs = this.#inNs.get(pid);
+        if (inNs === undefined) {
+          try {
+            inNs = (await readlink(`/proc/${pid}/ns/pid`)) === this.#ownNs;
+          } catch {
+            return; // gone, or not ours to read
+          }
+          this.#inNs.set(pid, inNs);
+        }
+        if (!inNs) return;
+        const [cmdline, environ, comm] = await Promise.all([
+          readFile(`/proc/${pid}/cmdline`).catch(() => Buffer.alloc(0)),
+          readFile(`/proc/${pid}/environ`).catch(() => Buffer.alloc(0)),
+          readFile(`/proc/${pid}/comm`, "utf8").catch(() => "?"),
+        ]);
+        entries.push({ pid: Number(pid), comm: comm.trim(), cmdline, environ });
+      }),
+    );
+    this.#latest = { at, entries };
+    return entries;
+  }
+}
+
+let snapshots: ProcSnapshots | undefined;
+
+/**
+ * Samples the argv and environment of every process in this process's PID namespace (the
+ * host's, when keyhole runs on the host) for the values of one pass, while the pass works: on a
+ * timer and whenever the pass asks (after a secret is created, after a workload started).
+ * Processes inside containers live in other PID namespaces and are skipped on purpose: probes
+ * put values there deliberately. All scanners of a process share one snapshot per interval.
+ */
+export class ProcScanner {
+  readonly #needles = new Map<string, Buffer[]>();
+  readonly #hits = new Map<string, ProcHit>();
+  readonly #inFlight = new Set<Promise<void>>();
+  #timer: NodeJS.Timeout | undefined;
+  #interval = 1000;
+  /** How many snapshots this scanner looked at. */
+  samples = 0;
+  /** The largest number of processes one snapshot held. */
+  maxProcesses = 0;
+
+  /** Why scanning is impossible here (no /proc), if it is. */
+  get unavailable(): string | undefined {
+    snapshots ??= new ProcSnapshots();
+    return snapshots.unavailable;
   }
 
   /** Looks for `value` (and its base64) from now on, under `label`. */
@@ -54,68 +127,62 @@ export class ProcScanner {
   }
 
   /** Samples every `intervalMs` until {@link stop}. The timer never keeps Node alive. */
-  start(intervalMs = 250): void {
+  start(intervalMs = 1000): void {
     if (this.unavailable || this.#timer) return;
+    this.#interval = intervalMs;
     this.#timer = setInterval(() => this.sample(), intervalMs);
     this.#timer.unref();
     this.sample();
   }
 
-  /** Stops the timer after a last sample. */
-  stop(): void {
+  /** Stops the timer and waits for a last sample. */
+  async stop(): Promise<void> {
     if (this.#timer) clearInterval(this.#timer);
     this.#timer = undefined;
-    this.sample();
+    await this.settle();
   }
 
-  /** Takes one sample now. */
+  /**
+   * Starts a sample (not blocking the caller); a snapshot taken within half the interval is
+   * reused. {@link settle} waits for every sample started so far.
+   */
   sample(): void {
     if (this.unavailable || this.#needles.size === 0) return;
-    let pids: string[];
-    try {
-      pids = readdirSync("/proc").filter((d) => /^\d+$/.test(d));
-    } catch {
-      return;
-    }
-    let looked = 0;
-    for (const pid of pids) {
-      try {
-        if (readlinkSync(`/proc/${pid}/ns/pid`) !== this.#ownNs) continue;
-      } catch {
-        continue; // gone, or not ours to read
-      }
-      looked++;
+    const p = snapshots!
+      .get(this.#interval / 2)
+      .then((entries) => this.#check(entries))
+      .catch(() => {})
+      .finally(() => this.#inFlight.delete(p));
+    this.#inFlight.add(p);
+  }
+
+  /** Takes a fresh sample and waits for it and every earlier one. */
+  async settle(): Promise<void> {
+    if (this.unavailable || this.#needles.size === 0) return;
+    const fresh = snapshots!.get(0).then((entries) => this.#check(entries));
+    await Promise.all([...this.#inFlight, fresh]);
+  }
+
+  #check(entries: readonly ProcEntry[]): void {
+    for (const e of entries) {
       for (const where of ["cmdline", "environ"] as const) {
-        let data: Buffer;
-        try {
-          data = readFileSync(`/proc/${pid}/${where}`);
-        } catch {
-          continue;
-        }
+        const data = e[where];
         for (const [label, forms] of this.#needles) {
           if (forms.some((f) => data.includes(f))) {
-            const key = `${pid}:${where}:${label}`;
+            const key = `${e.pid}:${where}:${label}`;
             if (!this.#hits.has(key)) {
-              this.#hits.set(key, { pid: Number(pid), comm: comm(pid), where, value: label });
+              this.#hits.set(key, { pid: e.pid, comm: e.comm, where, value: label });
             }
           }
         }
       }
     }
     this.samples++;
-    this.maxProcesses = Math.max(this.maxProcesses, looked);
+    this.maxProcesses = Math.max(this.maxProcesses, entries.length);
   }
 
-  /** Every hit so far. */
+  /** Every hit so far (call {@link settle} first for an up-to-date answer). */
   hits(): ProcHit[] {
     return [...this.#hits.values()];
-  }
-}
-
-function comm(pid: string): string {
-  try {
-    return readFileSync(`/proc/${pid}/comm`, "utf8").trim();
-  } catch {
-    return "?";
   }
 }

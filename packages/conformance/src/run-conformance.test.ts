@@ -129,6 +129,7 @@ describe("runConformance with fake backends", () => {
     expect(events.map((e) => `${e.type} ${e.check} ${e.index}/${e.total}`)).toEqual([
       "check-start env.child-inherits 1/2",
       "check-done env.child-inherits 1/2",
+      "check-start hygiene.report-redacted 2/2",
       "check-done hygiene.report-redacted 2/2",
     ]);
     const controller = new AbortController();

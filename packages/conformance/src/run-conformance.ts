@@ -158,7 +158,7 @@ async function runBackend(
   }
 
   const pass = new Pass(backend, image, options.signal);
-  pass.procs.start(500);
+  pass.procs.start(1000);
   if (pass.cli && selected.some((c) => c.group === "rest")) {
     // Asked early and cached: the answer (e.g. `podman info`) is slow on a busy host.
     pass.storageScope().catch(() => {});
@@ -220,7 +220,7 @@ async function runBackend(
     }
   } finally {
     await dispose();
-    pass.procs.stop();
+    await pass.procs.stop();
   }
 
   let report: BackendReport = {
@@ -255,6 +255,8 @@ async function runBackend(
       .map((c) => (c.id === def.id ? result : results.get(c.id)))
       .filter((r): r is CheckResult => r !== undefined);
     const i = ordered.indexOf(def) + 1;
+    const event = { backendId: backend.id, check: def.id, index: i, total: ordered.length };
+    options.onProgress?.({ type: "check-start", ...event });
     options.onProgress?.({
       type: "check-done",
       backendId: backend.id,

@@ -178,7 +178,7 @@ export const hygieneChecks: Record<string, CheckImpl> = {
           outcome: "error",
           reason: `Host processes cannot be sampled: ${procs.unavailable}.`,
         };
-      procs.sample();
+      await procs.settle();
       const hits = procs.hits();
       pass.record({
         where: "host",
