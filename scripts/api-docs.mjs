@@ -6,8 +6,9 @@
 //   node scripts/api-docs.mjs --check     only the check (no HTML), exit 1 on an undocumented export
 //
 // Entry points are the packages' `exports` maps (TypeDoc's "packages" strategy maps each
-// dist/*.js back to its src/*.ts through the package's tsconfig.json), so the reference shows
-// exactly what an importer can reach, subpaths included.
+// dist/*.js back to its src/*.ts through the package's tsconfig.build.json), so the reference
+// shows exactly what an importer can reach, subpaths included.
+import { readFileSync } from "node:fs";
 import { join, relative, resolve } from "node:path";
 import { parseArgs } from "node:util";
 import { Application, ReflectionKind } from "typedoc";
@@ -29,15 +30,31 @@ export async function convertPackages(dirs, { quiet = false } = {}) {
     // shows that package's README instead.
     readme: "none",
     out: join(root, "docs", "api"),
-    disableGit: true,
-    sourceLinkTemplate: "https://github.com/keyhole-dev/keyhole/blob/main/{path}#L{line}",
-    excludePrivate: true,
-    excludeInternal: true,
     logLevel: quiet ? "Error" : "Warn",
     validation: { notExported: true, invalidLink: true, notDocumented: false },
+    // Set inside each package. tsconfig.build.json is what builds dist/ (rootDir src, no
+    // tests), so TypeDoc can map every exported dist/*.js back to its source.
+    packageOptions: {
+      tsconfig: "tsconfig.build.json",
+      disableGit: true,
+      sourceLinkTemplate: "https://github.com/keyhole-dev/keyhole/blob/main/{path}#L{line}",
+      excludePrivate: true,
+      excludeInternal: true,
+    },
   });
   const project = await app.convert();
   if (!project) throw new Error("TypeDoc could not convert the packages; see its errors above");
+  // A package whose entry points TypeDoc cannot find is dropped with a mere warning.
+  if (dirs.length > 1) {
+    const converted = new Set(project.children?.map((c) => c.name));
+    const names = dirs.map((d) => JSON.parse(readFileSync(join(d, "package.json"), "utf8")).name);
+    const dropped = names.filter((n) => !converted.has(n));
+    if (dropped.length > 0) {
+      throw new Error(
+        `TypeDoc found no entry points in ${dropped.join(", ")}: its tsconfig.build.json must compile src/ to the dist/ files its "exports" name`,
+      );
+    }
+  }
   return { app, project };
 }
 

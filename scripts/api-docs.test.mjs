@@ -19,7 +19,7 @@ beforeAll(() => {
     type: "module",
     exports: { ".": { types: "./dist/index.d.ts", default: "./dist/index.js" } },
   });
-  json("tsconfig.json", {
+  json("tsconfig.build.json", {
     extends: join(root, "tsconfig.base.json"),
     compilerOptions: { rootDir: "src", outDir: "dist", types: [] },
     include: ["src"],
