@@ -18,7 +18,7 @@ interface BackendReport {
     check: string;
     outcome: string;
     durationMs: number;
-    evidence?: Array<{ where: string }>;
+    evidence?: Array<{ where: string; note?: string }>;
   }>;
   workloadStarts: number;
   workloads: Array<{ startMs: number; started: boolean }>;
@@ -53,8 +53,14 @@ export interface FloorBackend {
   checksMs: number;
   setupMs: number;
   disposeMs: number;
-  /** Exec sessions in workloads and host-side probes (engine CLI, /proc, file scans) the checks ran. */
+  /** Probes inside workloads (evidence items `where: "container"`). */
   containerProbes: number;
+  /**
+   * Exec sessions those probes took: read-only checks of one workload share one session (their
+   * evidence says "one exec session shared by N checks", each counted 1/N).
+   */
+  execSessions: number;
+  /** Host-side probes (engine CLI, /proc, file scans). */
   hostProbes: number;
   /** Every check's time in this pass, slowest first, with how many probes (evidence items) it ran. */
   checks: Array<{ check: string; ms: number; outcome: string; probes: number }>;
@@ -244,6 +250,7 @@ function floorBackend(
     setupMs: b?.setupMs ?? 0,
     disposeMs: b?.disposeMs ?? 0,
     containerProbes: count(b, "container"),
+    execSessions: sessions(b),
     hostProbes: count(b, "host"),
     checks: (b?.results ?? [])
       .map((r) => ({
@@ -261,4 +268,16 @@ function count(b: BackendReport | undefined, where: string): number {
     (t, r) => t + (r.evidence ?? []).filter((e) => e.where === where).length,
     0,
   );
+}
+
+function sessions(b: BackendReport | undefined): number {
+  let total = 0;
+  for (const r of b?.results ?? []) {
+    for (const e of r.evidence ?? []) {
+      if (e.where !== "container") continue;
+      const shared = /one exec session shared by (\d+) checks/.exec(e.note ?? "")?.[1];
+      total += shared ? 1 / Number(shared) : 1;
+    }
+  }
+  return Math.round(total);
 }

@@ -60,9 +60,9 @@ function floorSection(f: FloorResult | { error: string }): string[] {
     `- \`keyhole compare\` (all checks, backends side by side) wall time: ${runs.join("; ")}`,
     `- Floor = max over backends of starts × median bare start (backends run in parallel) = **${fmtMs(f.floorMs)}** (sum, if they ran one after another: ${fmtMs(f.floorSequentialMs)})`,
     `- **Ratio ${fmtRatio(f.ratio)}** (target ≤ ${f.target}: ${f.met ? "met" : "not met"})`,
-    `- Probes the checks ran (exec sessions in workloads / host-side): ${f.backends
+    `- Probes the checks ran, in workloads (in how many exec sessions) / on the host: ${f.backends
       .filter((b) => b.available)
-      .map((b) => `${b.backend} ${b.containerProbes} / ${b.hostProbes}`)
+      .map((b) => `${b.backend} ${b.containerProbes} (${b.execSessions}) / ${b.hostProbes}`)
       .join(", ")}`,
     `- Slowest checks per backend (ms, probes): ${f.backends
       .filter((b) => b.available)
