@@ -156,7 +156,11 @@ if (process.argv[1] && resolve(process.argv[1]) === fileURLToPath(import.meta.ur
     if (write && writeReadmeExamples(pkg.dir))
       console.log(`updated ${relative(root, pkg.dir)}/README.md`);
     problems.push(...readmeExampleProblems(pkg.dir, pkg.name));
-    if (!minimalExample(pkg.dir)) console.log(`${pkg.name}: no examples/minimal.ts yet`);
+    if (!minimalExample(pkg.dir)) {
+      problems.push(
+        `${pkg.name}: has no examples/minimal.ts; write one, embed it in README.md, run it from a test`,
+      );
+    }
   }
   for (const p of problems) console.error(p);
   process.exitCode = problems.length > 0 ? 1 : 0;

@@ -16,15 +16,6 @@ import { publicPackages, workspacePackages } from "./release/workspace.mjs";
 const root = resolve(import.meta.dirname, "..");
 const packages = publicPackages(root);
 
-// Packages whose helper has not written examples/minimal.ts yet (issue #7 asks every public
-// package for one). Listed by name so a package landing without an example fails here unless it
-// is known; remove a name when its example lands.
-const PENDING_MINIMAL_EXAMPLE = new Set([
-  "@keyhole/core",
-  "@keyhole/probe",
-  "@keyhole/docker-swarm",
-]);
-
 describe("README examples of every public package", () => {
   it.each(packages.map((p) => [p.name, p.dir]))(
     "%s: embedded blocks equal their files and a test runs them",
@@ -33,10 +24,8 @@ describe("README examples of every public package", () => {
     },
   );
 
-  it("every public package has examples/minimal.ts (except the pending ones above)", () => {
-    const missing = packages
-      .filter((p) => !minimalExample(p.dir) && !PENDING_MINIMAL_EXAMPLE.has(p.name))
-      .map((p) => p.name);
+  it("every public package has examples/minimal.ts", () => {
+    const missing = packages.filter((p) => !minimalExample(p.dir)).map((p) => p.name);
     expect(missing, "write examples/minimal.ts, embed it in README.md, run it from a test").toEqual(
       [],
     );

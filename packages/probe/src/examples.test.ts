@@ -1,0 +1,29 @@
+import { execFile } from "node:child_process";
+import { promisify } from "node:util";
+import { podmanEnv } from "@keyhole/core";
+import { describe, expect, it, vi } from "vitest";
+import { buildProbeArchive } from "./probe-archive.js";
+
+describe("README example", () => {
+  it("examples/minimal.ts loads the probe image into real Podman and prints its reference", async () => {
+    const lines: string[] = [];
+    const log = vi.spyOn(console, "log").mockImplementation((...args: unknown[]) => {
+      lines.push(args.join(" "));
+    });
+    try {
+      // A computed specifier keeps tsc (whose rootDir is src/) out; vitest loads it as usual.
+      const example: string = "../examples/minimal.ts";
+      await import(example);
+    } finally {
+      log.mockRestore();
+    }
+    const reference = buildProbeArchive().reference;
+    expect(lines).toEqual([
+      `podman has ${reference}`,
+      "users: root (0), alice (2000), bob (3000)",
+      `try: podman run --rm --network none ${reference} su -s /bin/sh bob -c id`,
+    ]);
+    // The engine, asked directly, has the image under that reference (exit 1 would reject).
+    await promisify(execFile)("podman", ["image", "exists", reference], { env: podmanEnv() });
+  });
+});
