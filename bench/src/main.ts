@@ -169,9 +169,12 @@ async function main(): Promise<number> {
   const stem = values.name ?? startedAt.toISOString().slice(0, 10);
   mkdirSync(dir, { recursive: true });
   const markdown = renderMarkdown(result);
-  writeFileSync(join(dir, `${stem}.json`), `${JSON.stringify(result, null, 2)}\n`);
+  // Tenths of a millisecond are the resolution that means anything here.
+  const rounded = (_key: string, v: unknown) =>
+    typeof v === "number" && !Number.isInteger(v) ? Math.round(v * 10) / 10 : v;
+  writeFileSync(join(dir, `${stem}.json`), `${JSON.stringify(result, rounded, 2)}\n`);
   writeFileSync(join(dir, `${stem}.md`), markdown);
-  formatLikeTheRepo(join(dir, `${stem}.md`));
+  formatLikeTheRepo(join(dir, `${stem}.md`), join(dir, `${stem}.json`));
   process.stdout.write(markdown);
   log(`wrote ${join(dir, `${stem}.md`)} and .json`);
   if (violations > 0) {
@@ -188,10 +191,10 @@ function bareFor(subject: BenchBackend, images: BenchImages, runId: string): Pro
   return Promise.resolve(bareDocker(images, runId));
 }
 
-/** Biome formats Markdown tables too; a committed result must pass `biome ci`. Best effort. */
-function formatLikeTheRepo(file: string): void {
+/** Biome formats Markdown tables and JSON; a committed result must pass `biome ci`. Best effort. */
+function formatLikeTheRepo(...files: string[]): void {
   const biome = fileURLToPath(new URL("../../node_modules/.bin/biome", import.meta.url));
-  if (existsSync(biome)) spawnSync(biome, ["format", "--write", file], { stdio: "ignore" });
+  if (existsSync(biome)) spawnSync(biome, ["format", "--write", ...files], { stdio: "ignore" });
 }
 
 function message(e: unknown): string {
