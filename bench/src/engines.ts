@@ -104,6 +104,7 @@ export async function bareStart(
         "--name",
         name,
         ...labelArgs(runId),
+        ...labelArgs(runId, "--container-label"),
         images.dockerId,
         "true",
       ],
@@ -122,6 +123,8 @@ export async function bareStart(
     return r.ms;
   } finally {
     await runCommand(DOCKER, ["service", "rm", name], { check: false });
+    // A completed job's container outlives its service (Docker 20.10): remove it too.
+    await removeTaskContainers(name);
   }
 }
 
@@ -338,6 +341,7 @@ export function bareSwarm(images: BenchImages, runId: string): BareSequence {
         "--name",
         name,
         ...labelArgs(runId),
+        ...labelArgs(runId, "--container-label"),
         "--restart-condition",
         "none",
         "--stop-grace-period",
@@ -387,6 +391,15 @@ export function bareSwarm(images: BenchImages, runId: string): BareSequence {
       ]);
       for (const id of services.stdout.split("\n").filter(Boolean)) {
         await runCommand(DOCKER, ["service", "rm", id], { check: false });
+      }
+      const containers = await runCommand(DOCKER, [
+        "ps",
+        "-aq",
+        "--filter",
+        `label=keyhole.run=${runId}`,
+      ]);
+      for (const id of containers.stdout.split("\n").filter(Boolean)) {
+        await runCommand(DOCKER, ["rm", "-f", id], { check: false });
       }
       const secrets = await runCommand(DOCKER, [
         "secret",
@@ -448,4 +461,15 @@ export async function barePodmanPass(images: BenchImages, runId: string): Promis
       rmSync(dir, { recursive: true, force: true });
     },
   };
+}
+
+async function removeTaskContainers(service: string): Promise<void> {
+  const ids = await runCommand(
+    DOCKER,
+    ["ps", "-aq", "--filter", `label=com.docker.swarm.service.name=${service}`],
+    { check: false },
+  );
+  for (const id of ids.stdout.split("\n").filter(Boolean)) {
+    await runCommand(DOCKER, ["rm", "-f", id], { check: false });
+  }
 }
