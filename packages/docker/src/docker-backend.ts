@@ -31,7 +31,7 @@ import Dockerode from "dockerode";
 import { type DockerEndpoint, resolveDockerEndpoint } from "./endpoint.js";
 import { engineStatus, toKeyholeError } from "./engine-errors.js";
 import type { ExecTarget } from "./exec.js";
-import { gatedCommand, putFile, waitForGate } from "./file-delivery.js";
+import { gatedCommand, putFiles, waitForGate } from "./file-delivery.js";
 import { KeyholeContainer } from "./keyhole-container.js";
 import { testcontainersClient } from "./testcontainers-client.js";
 import { DockerWorkload } from "./workload.js";
@@ -289,8 +289,10 @@ class DockerBackend implements SecretBackend {
         backendId: this.id,
         endpoint: this.#target.endpoint,
       };
-      for (const f of files) await putFile(target, f.delivery, f.bytes);
-      if (files.length > 0) await waitForGate(target);
+      if (files.length > 0) {
+        await putFiles(target, files);
+        await waitForGate(target);
+      }
       return new DockerWorkload({
         target,
         started,

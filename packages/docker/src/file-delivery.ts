@@ -23,26 +23,38 @@ export const GATE_SCRIPT =
   'while [ "$1" != -- ]; do until [ -e "$1" ]; do sleep 0.05 2>/dev/null || sleep 1; done; shift; done; shift; exec "$@"';
 
 /**
- * Writes stdin to `$1` with owner `$2` (`uid:gid`) and mode `$3` (octal), atomically: a
- * root-only temp file in the same tmpfs directory, then `rename`. Prints the sha256 digest
- * (`-` where the image has no `sha256sum`) and `uid:gid mode size`, so delivery is verified
- * from inside.
+ * Writes every file of a run from one stdin stream, in one exec session: each exec costs a
+ * round trip to dockerd and a process start (~240 ms per file on Docker 20.10), so 100 files
+ * took 25 s one by one. Positional parameters: for each file `target`, `uid:gid`, mode (octal)
+ * and size; stdin: the values, concatenated in the same order. Only metadata is in argv, never
+ * a value; splitting by the sizes in argv keeps the stream binary-safe without any framing.
+ *
+ * Each file is written atomically: a root-only temp file in the same tmpfs directory, then
+ * `rename`. For each file it prints the sha256 digest (`-` where the image has no `sha256sum`)
+ * and `uid:gid mode size`, so delivery is verified from inside.
+ *
+ * `dd bs=<size> count=1 iflag=fullblock` reads exactly `size` bytes: `head -c` and `cat` read
+ * ahead from a pipe (busybox 1.35's `head -c 2` swallows the whole stream), and without
+ * `fullblock` a pipe's short read would truncate the file.
  */
 // biome-ignore-start lint/suspicious/noTemplateCurlyInString: shell parameter expansion, not JS.
 const PUT_SCRIPT = [
   "set -e",
-  "umask 022",
-  'mkdir -p "${1%/*}"',
-  "umask 077",
-  'tmp="${1%/*}/.keyhole-put.$$"',
-  'cat > "$tmp"',
+  'while [ "$#" -gt 0 ]; do',
+  "  umask 022",
+  '  mkdir -p "${1%/*}"',
+  "  umask 077",
+  '  tmp="${1%/*}/.keyhole-put.$$"',
+  '  if [ "$4" -gt 0 ]; then dd of="$tmp" bs="$4" count=1 iflag=fullblock status=none; else : > "$tmp"; fi',
   // Digest while root still owns it: with CAP_DAC_OVERRIDE dropped root cannot read a 0400
   // file of another uid afterwards (Docker grants no CAP_DAC_READ_SEARCH by default).
-  'if command -v sha256sum >/dev/null 2>&1; then sha256sum < "$tmp"; else echo -; fi',
-  'chmod "$3" "$tmp"',
-  'chown "$2" "$tmp"',
-  'mv -f "$tmp" "$1"',
-  "stat -c '%u:%g %a %s' \"$1\"",
+  '  if command -v sha256sum >/dev/null 2>&1; then sha256sum < "$tmp"; else echo -; fi',
+  '  chmod "$3" "$tmp"',
+  '  chown "$2" "$tmp"',
+  '  mv -f "$tmp" "$1"',
+  "  stat -c '%u:%g %a %s' \"$1\"",
+  "  shift 4",
+  "done",
 ].join("\n");
 // biome-ignore-end lint/suspicious/noTemplateCurlyInString: shell parameter expansion, not JS.
 
@@ -70,56 +82,73 @@ export function gatedCommand(targets: readonly string[], argv: readonly string[]
   };
 }
 
+/** One file for {@link putFiles}: where it goes and its value. */
+export interface FileToPut {
+  delivery: NormalizedFileDelivery;
+  bytes: Uint8Array;
+}
+
 /**
- * Delivers one file from inside the running container, as root with the container's own
- * capabilities, with the value on the exec session's stdin; verifies owner, mode, size and
- * (where `sha256sum` exists) digest from inside. Root owns the tmpfs, so only the `chown` to
- * another uid/gid needs a capability (`CAP_CHOWN`). A privileged exec would not need even that,
- * but dockerd 20.10 on a host with a reduced bounding set refuses it ("unable to apply caps").
+ * Delivers all files of a run from inside the running container in ONE exec session, as root
+ * with the container's own capabilities, with the values on the session's stdin; verifies each
+ * file's owner, mode, size and (where `sha256sum` exists) digest from inside. Root owns the
+ * tmpfs, so only the `chown` to another uid/gid needs a capability (`CAP_CHOWN`). A privileged
+ * exec would not need even that, but dockerd 20.10 on a host with a reduced bounding set
+ * refuses it ("unable to apply caps").
  */
-export async function putFile(
-  target: ExecTarget,
-  delivery: NormalizedFileDelivery,
-  value: Uint8Array,
-): Promise<void> {
-  const uid = delivery.uid ?? 0;
-  const gid = delivery.gid ?? 0;
-  const mode = delivery.mode ?? DEFAULT_FILE_MODE;
-  const r = await execInContainer(
-    target,
-    [
-      "/bin/sh",
-      "-c",
-      PUT_SCRIPT,
-      "keyhole-put",
+export async function putFiles(target: ExecTarget, files: readonly FileToPut[]): Promise<void> {
+  if (files.length === 0) return;
+  const argv = ["/bin/sh", "-c", PUT_SCRIPT, "keyhole-put"];
+  for (const { delivery, bytes } of files) {
+    const mode = delivery.mode ?? DEFAULT_FILE_MODE;
+    argv.push(
       delivery.target,
-      `${uid}:${gid}`,
+      `${delivery.uid ?? 0}:${delivery.gid ?? 0}`,
       mode.toString(8),
-    ],
-    { user: "0", stdin: value },
-  );
-  const [digestLine = "", statLine = ""] = r.stdout.trim().split("\n");
-  const [owner = "", modeText = "", size = ""] = statLine.trim().split(/\s+/);
-  const expected = `${uid}:${gid} ${mode.toString(8)} ${value.length}`;
-  const ok =
-    r.exitCode === 0 &&
-    owner === `${uid}:${gid}` &&
-    Number.parseInt(modeText, 8) === mode &&
-    Number(size) === value.length;
-  if (!ok) {
-    throw new EngineError(
-      target.backendId,
-      `Could not deliver ${delivery.target} into container ${target.containerId.slice(0, 12)}: expected owner, mode and size ${JSON.stringify(expected)}, the container reports ${JSON.stringify(statLine.trim())} (exit ${r.exitCode}: ${r.stderr.trim() || "no message"}). File delivery needs /bin/sh, cat, chmod, chown, mv and stat in the image.`,
+      String(bytes.length),
     );
   }
-  if (digestLine.trim() !== "-") {
-    const digest = createHash("sha256").update(value).digest("hex");
-    if (digestLine.split(/\s+/)[0] !== digest) {
+  const r = await execInContainer(target, argv, {
+    user: "0",
+    stdin: Buffer.concat(files.map((f) => f.bytes)),
+  });
+  // Two lines per file, in order; a failure stops the script (set -e), so the first file
+  // without its two good lines is the one that failed.
+  const lines = r.stdout.trim().split("\n");
+  files.forEach(({ delivery, bytes }, i) => {
+    const uid = delivery.uid ?? 0;
+    const gid = delivery.gid ?? 0;
+    const mode = delivery.mode ?? DEFAULT_FILE_MODE;
+    const digestLine = (lines[2 * i] ?? "").trim();
+    const statLine = (lines[2 * i + 1] ?? "").trim();
+    const [owner = "", modeText = "", size = ""] = statLine.split(/\s+/);
+    const expected = `${uid}:${gid} ${mode.toString(8)} ${bytes.length}`;
+    const ok =
+      owner === `${uid}:${gid}` &&
+      Number.parseInt(modeText, 8) === mode &&
+      Number(size) === bytes.length;
+    if (!ok) {
       throw new EngineError(
         target.backendId,
-        `The content of ${delivery.target} in container ${target.containerId.slice(0, 12)} differs from the secret (sha256 mismatch). Retry the run; report it if it persists.`,
+        `Could not deliver ${delivery.target} into container ${target.containerId.slice(0, 12)}: expected owner, mode and size ${JSON.stringify(expected)}, the container reports ${JSON.stringify(statLine)} (exit ${r.exitCode}: ${r.stderr.trim() || "no message"}). File delivery needs /bin/sh, dd (with iflag=fullblock), chmod, chown, mkdir, mv and stat in the image.`,
       );
     }
+    if (digestLine !== "-") {
+      const digest = createHash("sha256").update(bytes).digest("hex");
+      if (digestLine.split(/\s+/)[0] !== digest) {
+        throw new EngineError(
+          target.backendId,
+          `The content of ${delivery.target} in container ${target.containerId.slice(0, 12)} differs from the secret (sha256 mismatch). Retry the run; report it if it persists.`,
+        );
+      }
+    }
+  });
+  // Every file verified, yet the script failed after the last one: report it all the same.
+  if (r.exitCode !== 0) {
+    throw new EngineError(
+      target.backendId,
+      `Delivering files into container ${target.containerId.slice(0, 12)} failed (exit ${r.exitCode}: ${r.stderr.trim() || "no message"}).`,
+    );
   }
 }
 
