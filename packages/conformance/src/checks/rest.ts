@@ -13,18 +13,20 @@ function scannedValues(pass: Pass): Map<string, string> {
 async function upperDirs(pass: Pass): Promise<string[]> {
   const cli = pass.cli;
   if (!cli) return [];
-  const dirs: string[] = [];
-  for (const w of pass.workloads) {
-    const r = await cli.run([
-      "inspect",
-      "--format",
-      "{{.GraphDriver.Data.UpperDir}}",
-      w.containerId,
-    ]);
-    const dir = r.stdout.trim();
-    if (r.code === 0 && dir.startsWith("/")) dirs.push(dir);
-  }
-  return dirs;
+  // One CLI process per workload, all at once (each costs 0.1–0.4 s of process start).
+  const found = await Promise.all(
+    pass.workloads.map(async (w) => {
+      const r = await cli.run([
+        "inspect",
+        "--format",
+        "{{.GraphDriver.Data.UpperDir}}",
+        w.containerId,
+      ]);
+      const dir = r.stdout.trim();
+      return r.code === 0 && dir.startsWith("/") ? [dir] : [];
+    }),
+  );
+  return found.flat();
 }
 
 const scans = new WeakMap<Pass, Promise<ScanResult>>();
