@@ -40,6 +40,33 @@ describe("scanStorage", () => {
       /^store .*secrets\/data\.json \(base64: file\); container /,
     );
   });
+  it("finds a copy between NUL and newline bytes, not a value split by one", async () => {
+    const marker = randomBytes(16).toString("hex");
+    const sub = join(dir, "nul");
+    mkdirSync(sub, { recursive: true });
+    const zeros = Buffer.alloc(1024 * 1024);
+    writeFileSync(
+      join(sub, "wal"),
+      Buffer.concat([zeros, Buffer.from(`a\n${marker}\nb`), Buffer.from([0]), zeros]),
+    );
+    writeFileSync(
+      join(sub, "b64"),
+      Buffer.concat([Buffer.from([0]), Buffer.from(Buffer.from(marker).toString("base64")), zeros]),
+    );
+    writeFileSync(join(sub, "split-nul"), `${marker.slice(0, 10)}\0${marker.slice(10)}`);
+    writeFileSync(join(sub, "split-nl"), `${marker.slice(0, 10)}\n${marker.slice(10)}`);
+    const scan = await scanStorage(
+      { roots: [sub], excludeDirs: [], storeDirs: [] },
+      new Map([["file", marker]]),
+      [],
+      [],
+    );
+    const got = scan.hits.map((h) => [h.path.slice(sub.length), h.form]).sort();
+    expect(got).toEqual([
+      ["/b64", "base64"],
+      ["/wal", "raw"],
+    ]);
+  });
 });
 
 describe("filesHolding (hygiene.temp-files)", () => {

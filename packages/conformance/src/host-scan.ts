@@ -120,7 +120,10 @@ export async function scanStorage(
     });
   }
   const patterns = `${needles.map((n) => n.bytes.toString("utf8")).join("\n")}\n`;
-  const common = ["-rlsF", "-D", "skip", "--binary-files=text", "-f", "-", "--"];
+  // `-z` (NUL-separated lines) lists the same files, as no needle holds a NUL or a newline, but
+  // grep no longer buffers a whole preallocated, newline-free file as one line: Swarm's 64 MB
+  // raft WAL files took 2.2 s to scan that way and 0.08 s with `-z` (GNU grep 3.8).
+  const common = ["-zrlsF", "-D", "skip", "--binary-files=text", "-f", "-", "--"];
   const commands: string[][] = [];
   const warnings: string[] = [];
   const files = new Set<string>();
