@@ -1,3 +1,5 @@
+import { redact } from "./redact.js";
+
 /** A cleanup step; errors are collected, never stop the other steps. */
 export type CleanupStep = () => Promise<void> | void;
 
@@ -56,7 +58,11 @@ function install(): void {
   if (process.env.VITEST) return;
   process.once("uncaughtException", (error) => {
     void runAllCleanups().finally(() => {
-      console.error(error);
+      // An uncaught error may come from anywhere (an engine client, user code) and quote a
+      // value; it goes through the same redaction as keyhole's own messages.
+      console.error(
+        redact(error instanceof Error ? (error.stack ?? error.message) : String(error)),
+      );
       process.exit(1);
     });
   });
