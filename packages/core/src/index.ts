@@ -27,6 +27,7 @@ export type {
   Capabilities,
   CreateSecretOptions,
   EngineInfo,
+  EngineStoragePath,
   EnvDelivery,
   ExecOptions,
   ExecResult,

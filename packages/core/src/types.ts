@@ -42,6 +42,36 @@ export interface EngineInfo {
   endpoint?: string;
   /** Environment a CLI of this engine needs to see the same state (e.g. `CONTAINERS_CONF`). */
   env?: Readonly<Record<string, string>>;
+  /**
+   * Host paths (as seen from the host, not from inside an engine's namespace) where this engine
+   * or backend keeps state that may hold a secret value: its secret store, container storage,
+   * a third-party store or scratch dir. The conformance suite's storage scans read exactly
+   * these, in addition to what it learns from the engine itself. Default: none declared.
+   *
+   * @example
+   * ```ts
+   * storage: [{ path: "/var/lib/my-vault-driver", kind: "store" }]
+   * ```
+   */
+  storage?: readonly EngineStoragePath[];
+  /**
+   * argv prefix that runs this engine's own CLI against the same state from the host, for
+   * host-side checks that must bypass the adapter (e.g. `["podman"]`, or an `nsenter … podman
+   * --remote --url …` prefix for an engine in a namespace). Default: the engine kind's CLI
+   * from `PATH` with `env` and `endpoint` applied.
+   */
+  cli?: readonly string[];
+}
+
+/** One host path where an engine or backend keeps state, for {@link EngineInfo.storage}. */
+export interface EngineStoragePath {
+  /** Absolute host path (a directory or a file). */
+  path: string;
+  /**
+   * `store`: the secret store (values are expected there, encrypted or not); `container`:
+   * workloads' storage; `engine`: other engine or backend state.
+   */
+  kind: "store" | "container" | "engine";
 }
 
 /** A secret as keyhole knows it. It never holds the value. */
