@@ -1,5 +1,5 @@
 /** ANSI styles the terminal table uses. */
-export type Style = "bold" | "dim" | "red" | "green" | "yellow" | "gray";
+export type Style = "bold" | "dim" | "red" | "green" | "yellow" | "magenta" | "gray";
 
 const CODES: Readonly<Record<Style, [number, number]>> = {
   bold: [1, 22],
@@ -7,6 +7,7 @@ const CODES: Readonly<Record<Style, [number, number]>> = {
   red: [31, 39],
   green: [32, 39],
   yellow: [33, 39],
+  magenta: [35, 39],
   gray: [90, 39],
 };
 

@@ -137,6 +137,14 @@ describe("exit codes", () => {
     expect(exitCodeForReport(report)).toBe(1);
     for (const b of report.backends) b.results = b.results.filter((r) => r.outcome !== "error");
     expect(exitCodeForReport(report)).toBe(0);
+    report.backends[0]!.results.push({
+      check: "rest.plaintext-on-disk",
+      outcome: "unmeasurable",
+      reason: "no storage to scan",
+      durationMs: 0,
+    });
+    expect(exitCodeForReport(report)).toBe(1);
+    report.backends[0]!.results.pop();
     report.backends[0]!.results[0]!.contradiction =
       "declares envDelivery false but run accepted it";
     expect(exitCodeForReport(report)).toBe(1);

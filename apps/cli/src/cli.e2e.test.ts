@@ -70,7 +70,7 @@ function forms(value: SecretValue): string[] {
 }
 
 function expectSchema(report: Report): void {
-  expect(report.schemaVersion).toBe(1);
+  expect(report.schemaVersion).toBe(2);
   expect(typeof report.tool.name).toBe("string");
   expect(typeof report.tool.version).toBe("string");
   expect(new Date(report.startedAt).toISOString()).toBe(report.startedAt);

@@ -10,7 +10,10 @@ import { UsageError } from "./usage-error.js";
 export const EXIT = {
   /** The command ran. */
   ok: 0,
-  /** A check errored, a backend contradicted its declared capabilities, or keyhole failed. */
+  /**
+   * A check errored or could not be measured, a backend contradicted its declared
+   * capabilities, or keyhole failed.
+   */
   failed: 1,
   /** Bad usage. */
   usage: 2,
@@ -33,13 +36,15 @@ export function exitCodeForError(error: unknown): ExitCode {
 
 /**
  * The exit code for a finished comparison: 3 when no backend ran, 1 when any check errored or
- * any result contradicts its backend's declared capabilities, else 0. Findings (`exposed`) are
+ * was `unmeasurable` (an incomplete comparison must not look complete) or any result
+ * contradicts its backend's declared capabilities, else 0. Findings (`exposed`) are
  * what keyhole is for, never a failure.
  */
 export function exitCodeForReport(report: Report): ExitCode {
   const ran = report.backends.filter((b) => b.available);
   if (ran.length === 0) return EXIT.noBackend;
   if (contradictions(report).length > 0) return EXIT.failed;
-  if (ran.some((b) => b.results.some((r) => r.outcome === "error"))) return EXIT.failed;
+  const unfinished = (o: string) => o === "error" || o === "unmeasurable";
+  if (ran.some((b) => b.results.some((r) => unfinished(r.outcome)))) return EXIT.failed;
   return EXIT.ok;
 }

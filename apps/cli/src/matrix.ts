@@ -83,7 +83,13 @@ export const GROUPS: readonly { key: string; title: string }[] = [
 ];
 
 /** Every outcome, in legend order. */
-export const OUTCOMES: readonly Outcome[] = ["protected", "exposed", "unsupported", "error"];
+export const OUTCOMES: readonly Outcome[] = [
+  "protected",
+  "exposed",
+  "unsupported",
+  "unmeasurable",
+  "error",
+];
 
 /** How each outcome reads in a cell, and what it means in the legend. */
 export const OUTCOME_TEXT: Readonly<Record<Outcome, { label: string; meaning: string }>> = {
@@ -92,6 +98,11 @@ export const OUTCOME_TEXT: Readonly<Record<Outcome, { label: string; meaning: st
   unsupported: {
     label: "unsupported",
     meaning: "the backend cannot express this delivery and refused it with UNSUPPORTED_DELIVERY",
+  },
+  unmeasurable: {
+    label: "unmeasurable",
+    meaning:
+      "keyhole cannot measure this check on this backend or machine (the reason says why); not a pass",
   },
   error: { label: "error", meaning: "the check could not finish; see its evidence" },
 };
@@ -126,7 +137,13 @@ export function buildMatrix(report: Report, checks: readonly CheckInfo[]): Matri
       ordered.push(known.get(r.check) ?? { id: r.check, title: "" });
     }
   }
-  const totals: Record<Outcome, number> = { protected: 0, exposed: 0, unsupported: 0, error: 0 };
+  const totals: Record<Outcome, number> = {
+    protected: 0,
+    exposed: 0,
+    unsupported: 0,
+    unmeasurable: 0,
+    error: 0,
+  };
   const byKey = new Map<string, MatrixGroup>();
   for (const g of GROUPS) byKey.set(g.key, { ...g, rows: [] });
   for (const check of ordered) {
@@ -191,7 +208,7 @@ function indent(text: string): string {
     .join("\n");
 }
 
-/** Why a result is `unsupported` or `error` (redacted), or `""`. */
+/** Why a result is `unsupported`, `unmeasurable` or `error` (redacted), or `""`. */
 export function reasonText(result: CheckResult): string {
   return result.reason === undefined ? "" : redact(result.reason);
 }
@@ -221,7 +238,10 @@ export function formatDuration(ms: number): string {
   return `${m} min ${Math.round((ms - m * 60_000) / 1000)} s`;
 }
 
-/** One line summing up the outcomes, e.g. `"30 protected · 8 EXPOSED · 4 unsupported · 0 error"`. */
+/**
+ * One line summing up the outcomes, e.g.
+ * `"30 protected · 8 EXPOSED · 4 unsupported · 0 unmeasurable · 0 error"`.
+ */
 export function totalsLine(totals: Record<Outcome, number>): string {
   return OUTCOMES.map((o) => `${totals[o]} ${OUTCOME_TEXT[o].label}`).join(" · ");
 }

@@ -182,10 +182,10 @@ export function esc(text: string): string {
 const CSS = `
 :root{color-scheme:light dark;--fg:#1b1f24;--bg:#fff;--muted:#5b636e;--line:#d7dce2;
 --protected:#1e7a34;--protected-bg:#dcf3e1;--exposed:#a3150b;--exposed-bg:#fbd5d0;
---unsupported:#59606a;--unsupported-bg:#eceff2;--error:#7a5200;--error-bg:#fde8b0}
+--unsupported:#59606a;--unsupported-bg:#eceff2;--unmeasurable:#6b3fa0;--unmeasurable-bg:#efe6fa;--error:#7a5200;--error-bg:#fde8b0}
 @media (prefers-color-scheme:dark){:root{--fg:#e6e9ed;--bg:#14171b;--muted:#9aa3ad;--line:#343a42;
 --protected:#8fe0a3;--protected-bg:#143d22;--exposed:#ffb4aa;--exposed-bg:#5a1711;
---unsupported:#b5bcc4;--unsupported-bg:#2a2f36;--error:#ffd77a;--error-bg:#4a3600}}
+--unsupported:#b5bcc4;--unsupported-bg:#2a2f36;--unmeasurable:#d6b8ff;--unmeasurable-bg:#35264a;--error:#ffd77a;--error-bg:#4a3600}}
 *{box-sizing:border-box}
 body{margin:0;padding:1.5rem;font:14px/1.45 system-ui,-apple-system,"Segoe UI",sans-serif;color:var(--fg);background:var(--bg)}
 h1{font-size:1.35rem;margin:0 0 .25rem}
@@ -195,6 +195,7 @@ h1{font-size:1.35rem;margin:0 0 .25rem}
 .swatch.protected,.cell.protected button{color:var(--protected);background:var(--protected-bg)}
 .swatch.exposed,.cell.exposed button{color:var(--exposed);background:var(--exposed-bg)}
 .swatch.unsupported,.cell.unsupported button{color:var(--unsupported);background:var(--unsupported-bg)}
+.swatch.unmeasurable,.cell.unmeasurable button{color:var(--unmeasurable);background:var(--unmeasurable-bg)}
 .swatch.error,.cell.error button{color:var(--error);background:var(--error-bg)}
 .exposed .label,.swatch.exposed{text-transform:uppercase;letter-spacing:.03em}
 table.matrix{border-collapse:collapse;width:100%}

@@ -21,6 +21,7 @@ const MARK: Readonly<Record<Outcome, string>> = {
   protected: "✅",
   exposed: "❌",
   unsupported: "➖",
+  unmeasurable: "❔",
   error: "⚠️",
 };
 
@@ -76,16 +77,16 @@ export function renderMarkdown(report: Report, options: MarkdownOptions): string
   const errored = m.groups.flatMap((g) =>
     g.rows.flatMap((r) =>
       r.cells.flatMap((cell, i) =>
-        cell?.outcome === "error"
+        cell?.outcome === "error" || cell?.outcome === "unmeasurable"
           ? [
-              `- \`${m.columns[i]?.id}\` \`${r.check.id}\`: ${escapeCell(reasonText(cell) || observedText(cell) || "see the report's evidence")}`,
+              `- \`${m.columns[i]?.id}\` \`${r.check.id}\`: ${cell.outcome === "unmeasurable" ? "unmeasurable: " : ""}${escapeCell(reasonText(cell) || observedText(cell) || "see the report's evidence")}`,
             ]
           : [],
       ),
     ),
   );
   if (errored.length > 0) {
-    out.push("**Checks that could not finish:**");
+    out.push("**Checks that could not finish or be measured:**");
     out.push("");
     out.push(...errored);
     out.push("");

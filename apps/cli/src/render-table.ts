@@ -23,6 +23,7 @@ const STYLE: Readonly<Record<Outcome, Style[]>> = {
   protected: ["green"],
   exposed: ["red", "bold"],
   unsupported: ["gray"],
+  unmeasurable: ["magenta"],
   error: ["yellow", "bold"],
 };
 
@@ -105,16 +106,16 @@ export function renderTable(report: Report, options: TableOptions): string {
     const errored = m.groups.flatMap((g) =>
       g.rows.flatMap((r) =>
         r.cells.flatMap((cell, i) =>
-          cell?.outcome === "error"
+          cell?.outcome === "error" || cell?.outcome === "unmeasurable"
             ? [
-                `  ${m.columns[i]?.id} ${r.check.id}: ${reasonText(cell) || observedText(cell) || "see the report's evidence"}`,
+                `  ${m.columns[i]?.id} ${r.check.id}: ${cell.outcome === "unmeasurable" ? "unmeasurable: " : ""}${reasonText(cell) || observedText(cell) || "see the report's evidence"}`,
               ]
             : [],
         ),
       ),
     );
     if (errored.length > 0) {
-      lines.push(paint(color, "Checks that could not finish:", "yellow", "bold"));
+      lines.push(paint(color, "Checks that could not finish or be measured:", "yellow", "bold"));
       lines.push(...errored);
     }
     const contra = contradictions(report);

@@ -11,6 +11,33 @@ import { FAKE_CHECKS, fakeReport } from "./test-report.js";
 
 const checks = FAKE_CHECKS;
 
+describe("an unmeasurable cell", () => {
+  const report = () => {
+    const r = fakeReport();
+    const results = r.backends[0]!.results.filter((x) => x.check !== "rest.plaintext-on-host");
+    results.push({
+      check: "rest.plaintext-on-host",
+      outcome: "unmeasurable",
+      reason: "no host path of this engine's storage is known",
+      durationMs: 0,
+    });
+    r.backends[0]!.results = results;
+    return r;
+  };
+  it("is counted, shown and explained by every renderer, never as protected", () => {
+    expect(buildMatrix(report(), checks).totals.unmeasurable).toBe(1);
+    const table = stripAnsi(renderTable(report(), { checks }));
+    expect(table).toContain("1 unmeasurable");
+    expect(table).toContain("unmeasurable: no host path of this engine's storage is known");
+    const md = renderMarkdown(report(), { checks });
+    expect(md).toContain("❔ **unmeasurable**");
+    expect(md).toContain("unmeasurable: no host path of this engine's storage is known");
+    const html = renderHtml(report(), { checks });
+    expect(html).toContain('class="swatch unmeasurable"');
+    expect(JSON.parse(renderJson(report())).schemaVersion).toBe(2);
+  });
+});
+
 describe("buildMatrix", () => {
   it("groups rows env / file / at rest / limits / hygiene, columns = available backends", () => {
     const m = buildMatrix(fakeReport(), checks);
@@ -24,7 +51,13 @@ describe("buildMatrix", () => {
     expect(m.groups[4]?.rows[0]?.check).toEqual({ id: "hygiene.host-argv-clean", title: "" });
     // docker-swarm did not run env.other-uid-sees: an empty cell, not a made-up outcome.
     expect(m.groups[0]?.rows[1]?.cells[1]).toBeUndefined();
-    expect(m.totals).toEqual({ protected: 4, exposed: 3, unsupported: 2, error: 1 });
+    expect(m.totals).toEqual({
+      protected: 4,
+      exposed: 3,
+      unsupported: 2,
+      unmeasurable: 0,
+      error: 1,
+    });
     expect(m.unavailable).toEqual([
       { id: "docker", reason: "[keyhole] [docker] dockerd is not running. Fix: dockerd &" },
     ]);
@@ -51,7 +84,7 @@ describe("renderTable", () => {
     expect(other?.trim().split(/\s+/).slice(-2)).toEqual(["EXPOSED", "-"]);
     expect(lines.indexOf("Environment variables")).toBeLessThan(lines.indexOf("Files"));
     expect(lines.indexOf("Files")).toBeLessThan(lines.indexOf("At rest"));
-    expect(text).toContain("4 protected · 3 EXPOSED · 2 unsupported · 1 error");
+    expect(text).toContain("4 protected · 3 EXPOSED · 2 unsupported · 0 unmeasurable · 1 error");
     expect(text).toContain("podman-file limits.max-bytes: EngineError: boom");
     expect(text).toContain("podman-file: 7 workloads, 9.1 s · docker-swarm: 3 workloads, 4.0 s");
     expect(text).toContain(

@@ -34,7 +34,7 @@ const caps: Capabilities = {
 
 export function fakeReport(): Report {
   return {
-    schemaVersion: 1,
+    schemaVersion: 2,
     tool: { name: "keyhole", version: "9.9.9" },
     startedAt: "2026-01-02T03:04:05.000Z",
     durationMs: 12_345,

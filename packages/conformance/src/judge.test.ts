@@ -19,6 +19,26 @@ const accepted = { kind: "accepted" } as const;
 const refused = { kind: "unsupported", message: "[keyhole] [x] cannot" } as const;
 
 describe("judge", () => {
+  it("unmeasurable keeps its reason and never passes", () => {
+    const r = judge(checkById("rest.plaintext-on-host"), ALL, accepted, {
+      outcome: "unmeasurable",
+      reason: "no storage path declared",
+    });
+    expect(r).toEqual({
+      check: "rest.plaintext-on-host",
+      outcome: "unmeasurable",
+      reason: "no storage path declared",
+    });
+    const v = verdictOf({ ...r, durationMs: 1 });
+    expect(v.pass).toBe(false);
+    expect(v.message).toContain("not measurable here: no storage path declared");
+  });
+
+  it("unmeasurable without a reason says so", () => {
+    const r = judge(checkById("lifecycle.cleanup"), ALL, accepted, { outcome: "unmeasurable" });
+    expect(r.reason).toBe("The check reported unmeasurable without saying why.");
+  });
+
   it("an exposed finding is not a contradiction", () => {
     const r = judge(checkById("env.other-uid-sees"), ALL, accepted, {
       outcome: "exposed",

@@ -14,9 +14,13 @@ export type Gate =
 
 /** What a probe measured once its delivery was accepted. */
 export interface Measurement {
-  outcome: "protected" | "exposed" | "error";
+  /**
+   * `unmeasurable` when the check truly cannot be measured on this backend or machine (never
+   * for a probe that failed: that is `error`); `reason` must then say why.
+   */
+  outcome: "protected" | "exposed" | "unmeasurable" | "error";
   observed?: string;
-  /** Why the measurement is an `error`. */
+  /** Why the measurement is an `error` or `unmeasurable`. */
   reason?: string;
   evidence?: Evidence[];
   /** Contradictions only the probe can see (e.g. "declares capDrop but CAP_DAC_OVERRIDE is effective"). */
@@ -79,6 +83,19 @@ export function judge(
       ...(measured?.evidence ? { evidence: measured.evidence } : {}),
     };
   }
+  if (measured.outcome === "unmeasurable") {
+    // Not a pass and not a finding: the reason is the whole result. A missing reason would
+    // leave the reader guessing, so it is spelled out as such.
+    contradictions.push(...(measured.contradictions ?? []));
+    return {
+      check: def.id,
+      outcome: "unmeasurable",
+      reason: measured.reason ?? "The check reported unmeasurable without saying why.",
+      ...(measured.observed ? { observed: measured.observed } : {}),
+      ...(contradictions.length > 0 ? { contradiction: contradictions.join(" ") } : {}),
+      ...(measured.evidence ? { evidence: measured.evidence } : {}),
+    };
+  }
   const promised =
     def.promisedBy.length > 0 &&
     def.promisedBy.every((c) => caps[c] === true) &&
@@ -108,7 +125,9 @@ export interface Verdict {
 
 /**
  * Whether a result passes: `protected`, `exposed` and `unsupported` all pass unless they carry
- * a contradiction; `error` always fails.
+ * a contradiction; `error` always fails, and so does `unmeasurable` (a check nobody could
+ * measure must never look like one that held; the vitest front door turns it into a skip only
+ * when the test declared it expected, with a reason).
  *
  * @example
  * ```ts
@@ -120,6 +139,12 @@ export function verdictOf(result: CheckResult): Verdict {
   if (result.contradiction) return { pass: false, message: `${summary} — ${result.contradiction}` };
   if (result.outcome === "error") {
     return { pass: false, message: `${summary} — ${result.reason ?? "error without a reason"}` };
+  }
+  if (result.outcome === "unmeasurable") {
+    return {
+      pass: false,
+      message: `${summary} — not measurable here: ${result.reason ?? "no reason given"}. If that is expected for this backend, declare it in describeConformance's expectUnmeasurable with your reason (then it is reported as skipped, never as passed).`,
+    };
   }
   return { pass: true, message: summary };
 }

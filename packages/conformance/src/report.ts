@@ -7,12 +7,22 @@ import type { Capabilities } from "@keyhole/core";
  * - `exposed` — the value got through (a finding about the engine, not by itself a failure);
  * - `unsupported` — the backend cannot express the delivery and refused it with
  *   `UNSUPPORTED_DELIVERY` (the suite made the request and saw the refusal);
+ * - `unmeasurable` — the check cannot be measured on this backend or machine (e.g. keyhole has
+ *   no way to see the engine's storage); `reason` always says why. Never a pass: the vitest
+ *   front door fails it unless the test declares it expected (`expectUnmeasurable`), and the
+ *   CLI exits 1;
  * - `error` — the check could not be carried out; `reason` and `evidence` say why.
  */
-export type Outcome = "protected" | "exposed" | "unsupported" | "error";
+export type Outcome = "protected" | "exposed" | "unsupported" | "unmeasurable" | "error";
 
 /** The outcomes in a stable order (for matrices and counts). */
-export const OUTCOMES: readonly Outcome[] = ["protected", "exposed", "unsupported", "error"];
+export const OUTCOMES: readonly Outcome[] = [
+  "protected",
+  "exposed",
+  "unsupported",
+  "unmeasurable",
+  "error",
+];
 
 /**
  * One step of a probe, redacted: what ran where, as whom, and what came back. Output is
@@ -43,7 +53,10 @@ export interface CheckResult {
   outcome: Outcome;
   /** A short observed value, e.g. `"root:root 0444 /run/secrets/s"`, `"511999"`. Redacted. */
   observed?: string;
-  /** Why the outcome is `unsupported` or `error` (the adapter's or engine's message, redacted). */
+  /**
+   * Why the outcome is `unsupported`, `unmeasurable` or `error` (the adapter's or engine's
+   * message, redacted). Always set for those three outcomes.
+   */
   reason?: string;
   /**
    * Set when the result contradicts the backend's declared capabilities or breaks a keyhole
@@ -94,8 +107,11 @@ export interface BackendReport {
 
 /** The conformance report: stable, versioned JSON. */
 export interface Report {
-  /** Bumped on any incompatible change of this shape. */
-  schemaVersion: 1;
+  /**
+   * Bumped on any incompatible change of this shape. 2: the outcome `unmeasurable` was added
+   * (a reader of version 1 knew four outcomes).
+   */
+  schemaVersion: 2;
   /** The tool that wrote it. */
   tool: { name: string; version: string };
   /** ISO 8601 time the run started. */
@@ -107,4 +123,4 @@ export interface Report {
 }
 
 /** The schema version this package writes. */
-export const SCHEMA_VERSION = 1 as const;
+export const SCHEMA_VERSION = 2 as const;

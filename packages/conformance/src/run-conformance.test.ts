@@ -25,7 +25,7 @@ describe("runConformance with fake backends", () => {
       "startedAt",
       "tool",
     ]);
-    expect(report.schemaVersion).toBe(1);
+    expect(report.schemaVersion).toBe(2);
     expect(report.tool).toEqual({
       name: "@keyhole/conformance",
       version: expect.stringMatching(/^\d+\.\d+\.\d+/),

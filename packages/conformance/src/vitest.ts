@@ -4,7 +4,7 @@ import { checkById } from "./catalogue.js";
 import { verdictOf } from "./judge.js";
 import type { BackendReport, CheckResult, Report } from "./report.js";
 import { runConformance } from "./run-conformance.js";
-import { type CheckSelection, selectChecks } from "./select.js";
+import { type CheckSelection, globToRegExp, selectChecks } from "./select.js";
 
 /** Options of {@link describeConformance}. */
 export interface DescribeConformanceOptions {
@@ -14,6 +14,15 @@ export interface DescribeConformanceOptions {
    * is reported as skipped, never as passed. Unknown ids throw.
    */
   skip?: Readonly<Record<string, string>>;
+  /**
+   * Checks you expect to come out `unmeasurable` on this backend, each (id or glob) with your
+   * reason, e.g. `{ "rest.*": "our store lives on a remote server; nothing on this host to scan" }`.
+   * Such a result is reported as **skipped** with the suite's reason and yours, never as passed.
+   * An `unmeasurable` result you did not declare fails its test: a check nobody could measure
+   * must not look like one that held. A declared check that is measured after all is judged
+   * as usual. A pattern that matches no check throws.
+   */
+  expectUnmeasurable?: Readonly<Record<string, string>>;
   /** Check ids or globs to register (default: the whole catalogue). */
   checks?: CheckSelection;
   /** The probe image (required for engines of kind `"other"`); see `ConformanceOptions.image`. */
@@ -36,8 +45,9 @@ export interface DescribeConformanceOptions {
  * `factory` makes. All checks run once in a `beforeAll` (sharing workloads, as
  * `runConformance` does; the backend is disposed at the end); each test then judges its
  * check's result. A test fails when the result contradicts the backend's declared
- * capabilities, breaks a keyhole invariant, or is an `error`. `exposed` alone never fails:
- * it is a finding about the engine. Prints the pass's wall time and workload starts.
+ * capabilities, breaks a keyhole invariant, is an `error`, or is `unmeasurable` without being
+ * declared in `expectUnmeasurable` (declared ones are skipped with both reasons, never passed).
+ * `exposed` alone never fails: it is a finding about the engine. Prints the pass's wall time and workload starts.
  *
  * Engines of kind `"other"` have no host-side oracle: their host checks are skipped with that
  * reason unless you pass a probe image and keep them.
@@ -61,6 +71,10 @@ export function describeConformance(
   const selected = selectChecks(options.checks);
   const skip = options.skip ?? {};
   for (const id of Object.keys(skip)) checkById(id);
+  const expected = Object.entries(options.expectUnmeasurable ?? {}).map(([pattern, why]) => {
+    selectChecks(pattern);
+    return { re: globToRegExp(pattern), why };
+  });
   const toRun = selected.filter((c) => !(c.id in skip));
 
   describe(options.name ?? "keyhole conformance", () => {
@@ -104,6 +118,12 @@ export function describeConformance(
         const result = backendReport.results.find((r) => r.check === def.id);
         if (!result) throw new Error(`No result for ${def.id}.`);
         await ctx.annotate(`${result.outcome}${result.observed ? `: ${result.observed}` : ""}`);
+        const accepted = expected.find((e) => e.re.test(def.id));
+        if (result.outcome === "unmeasurable" && accepted && !result.contradiction) {
+          ctx.skip(
+            `unmeasurable: ${result.reason ?? "no reason given"} (expected: ${accepted.why})`,
+          );
+        }
         const verdict = verdictOf(result);
         if (!verdict.pass) throw new Error(`${verdict.message}\n${evidenceText(result)}`);
       });
