@@ -1,5 +1,6 @@
 import { parseArgs } from "node:util";
 import { FORMATS, type Format, formatForFile } from "./render.js";
+import { DIFF_FORMATS, type DiffFormat } from "./render-diff.js";
 import { UsageError } from "./usage-error.js";
 
 /** A parsed `keyhole` command line. */
@@ -14,6 +15,17 @@ export type Command =
       out?: string;
       noColor: boolean;
       quiet: boolean;
+      /** A JSON report to diff the new one against (`--baseline`). */
+      baseline?: string;
+    }
+  | {
+      command: "diff";
+      /** The first (older) JSON report. */
+      before: string;
+      /** The second (newer) JSON report. */
+      after: string;
+      format: DiffFormat;
+      noColor: boolean;
     }
   | { command: "doctor"; noColor: boolean }
   | { command: "gc"; dryRun: boolean; runId?: string }
@@ -44,6 +56,8 @@ export function parseCommand(argv: readonly string[]): Command {
   switch (first) {
     case "compare":
       return parseCompare(rest);
+    case "diff":
+      return parseDiff(rest);
     case "doctor": {
       const { values } = parse("doctor", rest, { "no-color": { type: "boolean" } });
       return { command: "doctor", noColor: values["no-color"] === true };
@@ -78,8 +92,15 @@ function parseCompare(args: string[]): Command {
     out: { type: "string" },
     "no-color": { type: "boolean" },
     quiet: { type: "boolean" },
+    baseline: { type: "string" },
   });
   const out = values.out as string | undefined;
+  const baseline = values.baseline as string | undefined;
+  if (baseline !== undefined && baseline.trim() === "") {
+    throw new UsageError(
+      `--baseline needs a JSON report, e.g. \`--baseline reports/main.json\`. ${HINT}`,
+    );
+  }
   if (out !== undefined && out.trim() === "") {
     throw new UsageError(
       `--out needs a file name, e.g. \`--out reports/keyhole-report.html\`. ${HINT}`,
@@ -105,6 +126,41 @@ function parseCompare(args: string[]): Command {
     ...(out === undefined ? {} : { out }),
     noColor: values["no-color"] === true,
     quiet: values.quiet === true,
+    ...(baseline === undefined ? {} : { baseline }),
+  };
+}
+
+function parseDiff(args: string[]): Command {
+  const { values, positionals } = parse(
+    "diff",
+    args,
+    {
+      format: { type: "string" },
+      "no-color": { type: "boolean" },
+    },
+    true,
+  );
+  if (positionals.length !== 2) {
+    throw new UsageError(
+      `keyhole diff takes two JSON reports, e.g. \`keyhole diff before.json after.json\` (got ${positionals.length}). ${HINT}`,
+    );
+  }
+  let format: DiffFormat = "table";
+  const given = values.format as string | undefined;
+  if (given !== undefined) {
+    if (!(DIFF_FORMATS as readonly string[]).includes(given)) {
+      throw new UsageError(
+        `Unknown diff format ${JSON.stringify(given)}. Use --format ${DIFF_FORMATS.join(", --format ")}.`,
+      );
+    }
+    format = given as DiffFormat;
+  }
+  return {
+    command: "diff",
+    before: positionals[0]!,
+    after: positionals[1]!,
+    format,
+    noColor: values["no-color"] === true,
   };
 }
 
@@ -112,9 +168,15 @@ type Options = NonNullable<Parameters<typeof parseArgs>[0]>["options"];
 
 type Values = Record<string, string | boolean | (string | boolean)[] | undefined>;
 
-function parse(command: string, args: string[], options: Options): { values: Values } {
+function parse(
+  command: string,
+  args: string[],
+  options: Options,
+  allowPositionals = false,
+): { values: Values; positionals: string[] } {
   try {
-    return { values: parseArgs({ args, options, allowPositionals: false, strict: true }).values };
+    const parsed = parseArgs({ args, options, allowPositionals, strict: true });
+    return { values: parsed.values, positionals: parsed.positionals };
   } catch (error) {
     const detail = error instanceof Error ? error.message.split("\n")[0] : String(error);
     throw new UsageError(

@@ -4,11 +4,14 @@ import { CHECKS, type ConformanceOptions, type Report, runComparison } from "@ke
 import type { SecretBackend } from "@keyhole/core";
 import { colorEnabled } from "./ansi.js";
 import type { Command } from "./args.js";
-import { type ExitCode, exitCodeForReport } from "./exit-codes.js";
+import { EXIT, type ExitCode, exitCodeForDiff, exitCodeForReport } from "./exit-codes.js";
 import type { CliIO } from "./io.js";
 import { checkInfos } from "./matrix.js";
 import { createProgress } from "./progress.js";
+import { readReportFile } from "./read-report.js";
 import { render } from "./render.js";
+import { renderDiff } from "./render-diff.js";
+import { type DiffableReport, diffReports } from "./report-diff.js";
 import { selectBackends, selectChecks } from "./select.js";
 import { type BackendStrategy, STRATEGIES } from "./strategies.js";
 
@@ -24,6 +27,9 @@ const DEFAULT_DEPS: CompareDeps = { strategies: STRATEGIES, run: runComparison }
  * `keyhole compare`: runs the conformance suite on every selected backend side by side and
  * renders the report. Without `--out`, stdout gets the report in `--format`; with `--out`, the
  * file gets it and the terminal still gets the table (unless `--quiet`). Progress goes to stderr.
+ * With `--baseline FILE`, the new report is then diffed against FILE like `keyhole diff`: the
+ * changed verdicts follow the table on stdout (on stderr when stdout holds another format),
+ * and a verdict that got worse makes the exit code 4.
  */
 export async function compareCommand(
   cmd: Extract<Command, { command: "compare" }>,
@@ -39,6 +45,8 @@ export async function compareCommand(
     CHECKS.map((c) => c.id),
     cmd.checks,
   );
+  const baseline: DiffableReport | undefined =
+    cmd.baseline === undefined ? undefined : readReportFile(cmd.baseline, io.cwd);
   const stdoutColor = colorEnabled({
     noColorFlag: cmd.noColor,
     env: io.env,
@@ -69,6 +77,7 @@ export async function compareCommand(
     progress.done();
   }
   const catalogue = checkInfos(CHECKS);
+  const tableOnStdout = cmd.out === undefined ? cmd.format === "table" : !cmd.quiet;
   if (cmd.out !== undefined) {
     const file = resolve(io.cwd, cmd.out);
     mkdirSync(dirname(file), { recursive: true });
@@ -86,5 +95,22 @@ export async function compareCommand(
       }
     }
   }
-  return exitCodeForReport(report);
+  const code = exitCodeForReport(report);
+  if (baseline === undefined || cmd.baseline === undefined || code === EXIT.noBackend) return code;
+  const diff = diffReports(baseline, report);
+  const stream = tableOnStdout ? io.stdout : io.stderr;
+  if (tableOnStdout) io.stdout.write("\n");
+  stream.write(
+    renderDiff(
+      "table",
+      diff,
+      { file: cmd.baseline, report: baseline },
+      { file: cmd.out ?? "this run", report },
+      { color: tableOnStdout ? stdoutColor : stderrColor },
+    ),
+  );
+  const diffCode = exitCodeForDiff(diff);
+  // A regression is what the baseline is for, so it wins over a broken check elsewhere.
+  if (diffCode === EXIT.worse) return EXIT.worse;
+  return code === EXIT.ok ? diffCode : code;
 }

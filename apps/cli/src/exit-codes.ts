@@ -1,6 +1,7 @@
 import type { Report } from "@keyhole/conformance";
 import { isKeyholeError } from "@keyhole/core";
 import { contradictions } from "./matrix.js";
+import type { ReportDiff } from "./report-diff.js";
 import { UsageError } from "./usage-error.js";
 
 /**
@@ -19,6 +20,11 @@ export const EXIT = {
   usage: 2,
   /** No backend was available. */
   noBackend: 3,
+  /**
+   * `keyhole diff` / `compare --baseline`: a verdict got worse (a check is `exposed` now and
+   * was not). Distinct from 1–3 so a CI job can tell a regression from a broken run.
+   */
+  worse: 4,
 } as const;
 
 /** One of {@link EXIT}'s values. */
@@ -46,5 +52,16 @@ export function exitCodeForReport(report: Report): ExitCode {
   if (contradictions(report).length > 0) return EXIT.failed;
   const unfinished = (o: string) => o === "error" || o === "unmeasurable";
   if (ran.some((b) => b.results.some((r) => unfinished(r.outcome)))) return EXIT.failed;
+  return EXIT.ok;
+}
+
+/**
+ * The exit code for a diff of two reports: 4 when any verdict got worse (a check went to
+ * `exposed`), else 1 when a verdict could not be measured in the second report (error,
+ * unmeasurable, backend unavailable: nobody can say it did not get worse), else 0.
+ */
+export function exitCodeForDiff(diff: ReportDiff): ExitCode {
+  if (diff.changes.some((c) => c.change === "worse")) return EXIT.worse;
+  if (diff.changes.some((c) => c.change === "unknown")) return EXIT.failed;
   return EXIT.ok;
 }

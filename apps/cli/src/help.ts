@@ -3,6 +3,9 @@ export const HELP = `keyhole: who inside a container can read the secret you han
 
 Usage:
   keyhole compare [options]   run the conformance checks on every engine here and compare them
+  keyhole diff BEFORE.json AFTER.json [--format table|markdown|json]
+                              print the verdicts that changed between two JSON reports;
+                              exit 4 when any got worse (a check went to EXPOSED)
   keyhole doctor              say, per backend, whether it is ready, missing or broken, and the fix
   keyhole gc [--dry-run] [--run ID]
                               remove every object labelled keyhole (secrets, containers,
@@ -18,10 +21,14 @@ compare options:
                      the table still goes to the terminal
   --no-color         no colours (NO_COLOR is honoured too)
   --quiet            no progress and no table; errors and --format output only
+  --baseline FILE    then diff the new report against FILE (a JSON report), like
+                     \`keyhole diff FILE <new report>\`; exit 4 when a verdict got worse
 
 Exit codes:
   0  the comparison ran (findings such as EXPOSED are not failures)
   1  a check errored, or a backend contradicted its declared capabilities
   2  bad usage
   3  no backend available (run \`keyhole doctor\` for the fix)
+  4  diff / --baseline: a verdict got worse (a check is EXPOSED that was not)
+     (diff exits 1 when a verdict could not be measured in the second report)
 `;

@@ -2,6 +2,7 @@ import { createRequire } from "node:module";
 import { redact } from "@keyhole/core";
 import { parseCommand } from "./args.js";
 import { compareCommand } from "./compare-command.js";
+import { diffCommand } from "./diff-command.js";
 import { doctorCommand } from "./doctor-command.js";
 import { exitCodeForError } from "./exit-codes.js";
 import { gcCommand } from "./gc-command.js";
@@ -35,6 +36,8 @@ export async function main(argv: readonly string[], io: CliIO = processIO()): Pr
         return 0;
       case "compare":
         return await compareCommand(cmd, io);
+      case "diff":
+        return diffCommand(cmd, io);
       case "doctor":
         return await doctorCommand(cmd, io);
       case "gc":
