@@ -228,7 +228,7 @@ describe("renderDiff", () => {
       file: "before.json",
       tool: { name: "keyhole", version: "9.9.9" },
       startedAt: "2026-01-02T03:04:05.000Z",
-      schemaVersion: 1,
+      schemaVersion: fakeReport().schemaVersion,
     });
     expect(json.changes).toEqual(diff.changes);
   });
