@@ -8,10 +8,11 @@ import { existsSync } from "node:fs";
 import { join } from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
 import {
+  debianSuite,
   installCommand,
   installPackages,
   missingPackages,
-  REQUIRED_PACKAGES,
+  requiredPackages,
 } from "./lib/debian.mjs";
 import {
   canStartDaemon,
@@ -24,6 +25,7 @@ import {
   swarmState,
   waitForDaemon,
 } from "./lib/docker.mjs";
+import { otherSuite, setStatus } from "./lib/engine-set.mjs";
 import { isRoot, run, tail } from "./lib/exec.mjs";
 import { ensurePodmanConfig, podmanVersion } from "./lib/podman.mjs";
 import { SetupError, say } from "./lib/report.mjs";
@@ -40,9 +42,10 @@ const PROVISION = "node scripts/provision.mjs";
 export async function provision({ log = (step, text) => say(TOOL, step, text) } = {}) {
   let changed = false;
 
-  const missing = missingPackages();
+  const wanted = requiredPackages(debianSuite(), "host");
+  const missing = missingPackages(wanted);
   if (missing.length === 0) {
-    log("packages", `all installed (${REQUIRED_PACKAGES.join(" ")})`);
+    log("packages", `all installed (${wanted.join(" ")})`);
   } else if (!isRoot()) {
     throw new SetupError(
       `missing Debian packages: ${missing.join(" ")} (not root, so not installing)`,
@@ -52,7 +55,7 @@ export async function provision({ log = (step, text) => say(TOOL, step, text) } 
     log("packages", `installing ${missing.join(" ")}`);
     const r = installPackages(missing);
     if (!r.ok) throw new SetupError(`${r.step} failed (output above)`, installCommand(missing));
-    const still = missingPackages();
+    const still = missingPackages(wanted);
     if (still.length > 0)
       throw new SetupError(
         `still missing after install: ${still.join(" ")}`,
@@ -150,8 +153,9 @@ export async function check() {
   const rows = [];
   const add = (name, state, detail, fix) => rows.push({ name, state, detail, fix });
 
-  const missing = missingPackages();
-  if (missing.length === 0) add("packages", "ready", REQUIRED_PACKAGES.join(" "));
+  const wanted = requiredPackages(debianSuite(), "host");
+  const missing = missingPackages(wanted);
+  if (missing.length === 0) add("packages", "ready", wanted.join(" "));
   else add("packages", "missing", missing.join(" "), installCommand(missing));
 
   const version = podmanVersion();
@@ -209,6 +213,11 @@ export async function check() {
 
   for (const row of await checkProbeImages({ podman: !!version, docker: !!daemon.version }))
     rows.push(row);
+  if (process.env.KEYHOLE_ENGINE_SETS !== "host" && debianSuite()) {
+    const suite = otherSuite();
+    const s = await setStatus(suite);
+    add(`engine set ${suite}`, s.state, s.detail, s.fix);
+  }
   return rows;
 }
 

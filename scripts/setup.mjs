@@ -5,10 +5,14 @@
 //   2. provision the engines (scripts/provision.mjs)
 //   3. build @keyhole/probe and load the probe image into Podman and Docker once, up front,
 //      so tests running in parallel never race to load it
+//   4. the other Debian release's engine set (scripts/lib/engine-set.mjs), probe image included;
+//      KEYHOLE_ENGINE_SETS=host skips it
 // Prints one line per step; exits non-zero with the fix when a step fails.
 import { existsSync, statSync } from "node:fs";
 import { join } from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
+import { probeArchive } from "./engine-set.mjs";
+import { otherSuite, upSet } from "./lib/engine-set.mjs";
 import { run, tail } from "./lib/exec.mjs";
 import { SetupError, say } from "./lib/report.mjs";
 import { provision } from "./provision.mjs";
@@ -61,16 +65,48 @@ async function loadProbeImages() {
   }
 }
 
-async function main() {
+/**
+ * The other Debian release's engines (scripts/lib/engine-set.mjs), unless
+ * KEYHOLE_ENGINE_SETS=host. A failure is loud: with `--allow-missing-set` (npm run compare) it
+ * is reported and the host's engines are used alone; otherwise setup fails.
+ */
+async function engineSet(allowMissing) {
+  if (process.env.KEYHOLE_ENGINE_SETS === "host") {
+    log("engine set", "KEYHOLE_ENGINE_SETS=host: only the host's engines (no other set)");
+    return;
+  }
+  const suite = otherSuite();
+  try {
+    const info = await upSet({
+      suite,
+      probe: await probeArchive(),
+      log: (step, text) =>
+        log(`engine set ${suite}`, step === "inside" ? text : `${step}: ${text}`),
+    });
+    const t = info.timings;
+    log(
+      `engine set ${suite}`,
+      `ready in ${(t.total / 1000).toFixed(1)} s: podman ${info.podman.version}, docker ${info.docker.version} (node scripts/engine-set.mjs status|down|remove)`,
+    );
+  } catch (error) {
+    if (!allowMissing) throw error;
+    process.stderr.write(
+      `[setup] ENGINE SET ${suite.toUpperCase()} NOT AVAILABLE (the host's engines still are): ${error.message}\n`,
+    );
+  }
+}
+
+async function main(argv) {
   process.chdir(ROOT);
   installDependencies();
   await provision({ log: (step, text) => say("setup", step, text) });
   buildProbe();
   await loadProbeImages();
+  await engineSet(argv.includes("--allow-missing-set"));
   log("done", "engines ready; run `npm test` or `npm run compare`");
 }
 
-main().then(
+main(process.argv.slice(2)).then(
   () => process.exit(0),
   (error) => {
     const message =

@@ -105,9 +105,9 @@ export function swarmState() {
   return r.code === 0 ? r.stdout.trim() : undefined;
 }
 
-/** `docker swarm init --advertise-addr 127.0.0.1`; returns `{ ok, error }`. */
-export function initSwarm() {
-  const r = run(dockerClient(), ["swarm", "init", "--advertise-addr", "127.0.0.1"], {
+/** `docker swarm init --advertise-addr <advertise>` (default 127.0.0.1); returns `{ ok, error }`. */
+export function initSwarm({ advertise = "127.0.0.1" } = {}) {
+  const r = run(dockerClient(), ["swarm", "init", "--advertise-addr", advertise], {
     timeout: 120_000,
   });
   return { ok: r.code === 0, error: tail(r.stderr || r.stdout, 3) };

@@ -5,10 +5,10 @@ import { delimiter, join } from "node:path";
 
 /**
  * Runs `cmd args` to completion and returns `{ code, stdout, stderr }`; `code` is 127 when the
- * command does not exist. Never throws for a failing command.
+ * command does not exist. `input` is fed to stdin. Never throws for a failing command.
  */
-export function run(cmd, args = [], { env = process.env, timeout = 120_000, stdio } = {}) {
-  const r = spawnSync(cmd, args, { env, timeout, encoding: "utf8", stdio: stdio ?? "pipe" });
+export function run(cmd, args = [], { env = process.env, timeout = 120_000, stdio, input } = {}) {
+  const r = spawnSync(cmd, args, { env, timeout, encoding: "utf8", stdio: stdio ?? "pipe", input });
   if (r.error && r.error.code === "ENOENT")
     return { code: 127, stdout: "", stderr: `${cmd}: not found` };
   if (r.error) return { code: 1, stdout: r.stdout ?? "", stderr: `${cmd}: ${r.error.message}` };
