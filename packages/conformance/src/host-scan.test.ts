@@ -6,7 +6,8 @@ import { afterAll, describe, expect, it } from "vitest";
 import { describeMount, mountOf, parseMountInfo, revealsDiskCopy } from "./checks/file.js";
 import { filesHolding } from "./checks/hygiene.js";
 import { summarizeHits } from "./checks/rest.js";
-import { fsTypeOf, scanStorage } from "./host-scan.js";
+import type { EngineCli } from "./host-engine.js";
+import { fsTypeOf, scanStorage, storageScope } from "./host-scan.js";
 
 const dir = mkdtempSync(join(tmpdir(), "kh-conformance-scan-"));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -117,5 +118,54 @@ describe("mount tables", () => {
     expect(fsTypeOf("/run/a", table)).toBe("tmpfs");
     expect(fsTypeOf("/run/x/y", table)).toBe("ext4");
     expect(fsTypeOf("/runner", table)).toBe("ext4");
+  });
+});
+
+describe("storageScope", () => {
+  // A stand-in for the engine CLI: only `info` is asked, and only its JSON shape matters here.
+  const podmanCli: EngineCli = {
+    kind: "podman",
+    binary: "podman",
+    run: async () => ({
+      code: 0,
+      stdout: JSON.stringify({ store: { graphRoot: dir, runRoot: dir } }),
+      stderr: "",
+    }),
+  };
+
+  it("scans what the backend declares in engine.storage (its store classified as store)", async () => {
+    const store = mkdtempSync(join(dir, "declared-store-"));
+    const gpg = mkdtempSync(join(dir, "declared-gpg-"));
+    const scope = await storageScope(
+      {
+        kind: "podman",
+        name: "podman",
+        storage: [
+          { path: store, kind: "store" },
+          { path: gpg, kind: "engine" },
+        ],
+      },
+      podmanCli,
+    );
+    expect(scope.roots).toEqual(expect.arrayContaining([store, gpg]));
+    expect(scope.storeDirs).toContain(store);
+  });
+
+  it("ignores the old PASSWORD_STORE_DIR side door in engine.env", async () => {
+    const store = mkdtempSync(join(dir, "env-store-"));
+    const scope = await storageScope(
+      { kind: "podman", name: "podman", env: { PASSWORD_STORE_DIR: store } },
+      podmanCli,
+    );
+    expect(scope.roots).not.toContain(store);
+  });
+
+  it("scans the declared paths alone for an engine of kind other", async () => {
+    const store = mkdtempSync(join(dir, "other-store-"));
+    const scope = await storageScope(
+      { kind: "other", name: "vault", storage: [{ path: store, kind: "store" }] },
+      undefined,
+    );
+    expect(scope).toEqual({ roots: [store], excludeDirs: [], storeDirs: [store] });
   });
 });

@@ -41,26 +41,33 @@ export interface ScanResult {
 const TMPFS = new Set(["tmpfs", "ramfs", "devtmpfs"]);
 
 /**
- * Asks the engine where it keeps state: Podman's graph root and run root (`podman info`), the
- * pass store of a pass backend (`PASSWORD_STORE_DIR` in `engine.env`); Docker's root dir
- * (`docker info`) plus `/run/docker` and containerd's dirs. Image layers and mounted root
- * filesystems are excluded: a container's own writable layer is added per workload. Swarm's
- * store is scanned only when `usesSecretStore` (the backend declares `engineSecretStore`).
+ * Asks the engine where it keeps state: Podman's graph root and run root (`podman info`);
+ * Docker's root dir (`docker info`) plus `/run/docker` and containerd's dirs. Adds every path
+ * the backend declares in `engine.storage` (a pass store, a third-party store): the one way a
+ * backend tells the suite where its state lives. Image layers and mounted root filesystems are
+ * excluded: a container's own writable layer is added per workload. Swarm's store is scanned
+ * only when `usesSecretStore` (the backend declares `engineSecretStore`). Without a CLI (engine
+ * kind `"other"`) the scope is the declared paths alone.
  */
 export async function storageScope(
   engine: EngineInfo,
-  cli: EngineCli,
+  cli: EngineCli | undefined,
   usesSecretStore = true,
 ): Promise<StorageScope> {
   const exists = (p: string | undefined): p is string => typeof p === "string" && existsSync(p);
+  const declared = (engine.storage ?? []).map((s) => s.path);
+  const declaredStores = (engine.storage ?? [])
+    .filter((s) => s.kind === "store")
+    .map((s) => s.path);
+  if (!cli)
+    return { roots: unique(declared.filter(exists)), excludeDirs: [], storeDirs: declaredStores };
   if (cli.kind === "podman") {
     const info = await cli.run(["info", "--format", "json"]);
     if (info.code !== 0) throw new Error(`podman info failed: ${info.stderr.trim()}`);
     const store = (JSON.parse(info.stdout) as { store?: { graphRoot?: string; runRoot?: string } })
       .store;
     const graphRoot = store?.graphRoot ?? "/var/lib/containers/storage";
-    const passStore = engine.env?.PASSWORD_STORE_DIR;
-    const roots = [graphRoot, store?.runRoot, "/run/libpod", passStore, engine.env?.GNUPGHOME];
+    const roots = [graphRoot, store?.runRoot, "/run/libpod", ...declared];
     return {
       roots: unique(roots.filter(exists)),
       excludeDirs: [
@@ -72,14 +79,16 @@ export async function storageScope(
         "vfs-layers",
         "merged",
       ],
-      storeDirs: [join(graphRoot, "secrets"), ...(exists(passStore) ? [passStore] : [])],
+      storeDirs: [join(graphRoot, "secrets"), ...declaredStores],
     };
   }
   const info = await cli.run(["info", "--format", "{{.DockerRootDir}}"]);
   if (info.code !== 0) throw new Error(`docker info failed: ${info.stderr.trim()}`);
   const root = info.stdout.trim() || "/var/lib/docker";
   return {
-    roots: unique([root, "/run/docker", "/run/containerd", "/var/lib/containerd"].filter(exists)),
+    roots: unique(
+      [root, "/run/docker", "/run/containerd", "/var/lib/containerd", ...declared].filter(exists),
+    ),
     // Swarm's raft store (64 MB preallocated WAL files, slow to read on a busy host) only for a
     // backend that keeps secrets in an engine store; the plain engine never writes there.
     excludeDirs: [
@@ -91,7 +100,7 @@ export async function storageScope(
       "io.containerd.snapshotter.v1.overlayfs",
       ...(usesSecretStore ? [] : ["swarm"]),
     ],
-    storeDirs: [join(root, "swarm")],
+    storeDirs: [join(root, "swarm"), ...declaredStores],
   };
 }
 

@@ -84,8 +84,19 @@ describe("validateSecretName", () => {
     );
   });
 
+  it.each([["abc-"], ["abc."], ["abc_"], ["a-"]])(
+    "rejects %j: Podman 4.3 and Swarm need a letter or digit at both ends",
+    (name) => {
+      const { code, message } = codeOf(() => validateSecretName(ID, name));
+      expect(code).toBe("INVALID_INPUT");
+      expect(message).toBe(
+        `[keyhole] [${ID}] The secret name ${JSON.stringify(name)} ends with ${JSON.stringify(name.slice(-1))}; engines need the last character to be a letter or digit. Use e.g. ${JSON.stringify(`${name.slice(0, -1)}1`)}.`,
+      );
+    },
+  );
+
   it("accepts ordinary names", () => {
-    for (const n of ["db", "db-password", "runner.token_1", "A", "a".repeat(64)]) {
+    for (const n of ["db", "db-password", "runner.token_1", "A", "a".repeat(64), "a_b.c-d9"]) {
       expect(validateSecretName(ID, n)).toBe(n);
     }
   });
@@ -120,6 +131,14 @@ describe("validateFileTarget", () => {
     );
     expect(validateFileTarget(ID, "/etc/token", true)).toBe("/etc/token");
   });
+  it.each([["a,b"], ["/run/secrets/a,b"], ["/etc/x,mode=0777"]])(
+    "rejects %j: a comma breaks the option syntax of engine CLIs (--secret src,target=…)",
+    (t) => {
+      expect(codeOf(() => validateFileTarget(ID, t, true)).message).toBe(
+        `[keyhole] [${ID}] The file target ${JSON.stringify(t)} contains ",", which engine CLIs read as an option separator (--secret name,target=…). Use a path without ",".`,
+      );
+    },
+  );
   it("rejects /run/secretsX (prefix without the slash)", () => {
     expect(codeOf(() => validateFileTarget(ID, "/run/secretsX", false)).code).toBe("INVALID_INPUT");
   });

@@ -13,9 +13,16 @@ const NAME_RE = /^[A-Za-z0-9][A-Za-z0-9_.-]*$/;
 const ENV_NAME_RE = /^[A-Za-z_][A-Za-z0-9_]*$/;
 
 /**
- * Validates a secret name: 1…64 characters of `[A-Za-z0-9_.-]`, starting with a letter or digit,
- * and not containing `..`. This rejects `/`, `=`, `,`, NUL, whitespace, a leading `-`, shell
- * metacharacters and traversal, so a name is always safe as an engine name and a file name.
+ * Validates a secret name: 1…64 characters of `[A-Za-z0-9_.-]`, starting **and ending** with a
+ * letter or digit, and not containing `..`. This rejects `/`, `=`, `,`, NUL, whitespace, a
+ * leading `-`, shell metacharacters and traversal, so a name is always safe as an engine name and
+ * a file name.
+ *
+ * The rule is the intersection of what every built-in engine accepts, so a name core accepts is
+ * never refused by an engine later: Podman 4.3 and Docker Swarm both refuse a name that does not
+ * end with a letter or digit (`abc-`, `abc.`; Swarm also `abc_`) and allow 64 characters at most.
+ * Podman 5 is laxer (1…253 characters, anything but `=`, `/`, `,` and NUL); core keeps the
+ * stricter common rule.
  */
 export function validateSecretName(backendId: string, name: unknown): string {
   if (typeof name !== "string") {
@@ -41,6 +48,13 @@ export function validateSecretName(backendId: string, name: unknown): string {
     throw new InvalidInputError(
       backendId,
       `The secret name ${shown} is not allowed. Use letters, digits, "_", "." and "-", starting with a letter or digit, without "..".`,
+    );
+  }
+  if (!/[A-Za-z0-9]$/.test(name)) {
+    // containers/common (Podman 4.3) and swarmkit: "the start and end character must be [a-zA-Z0-9]".
+    throw new InvalidInputError(
+      backendId,
+      `The secret name ${shown} ends with ${JSON.stringify(name.slice(-1))}; engines need the last character to be a letter or digit. Use e.g. ${JSON.stringify(`${name.replace(/[^A-Za-z0-9]+$/, "")}1`)}.`,
     );
   }
   return name;
@@ -89,7 +103,8 @@ export function validateMode(backendId: string, mode: unknown): number {
 
 /**
  * Normalises a file target: relative → under `/run/secrets/`; rejects `..` segments, empty
- * segments, NUL, and (unless `allowOutside`) absolute paths outside `/run/secrets`.
+ * segments, NUL and line breaks, `,` (engine CLIs split `--secret name,target=…` options on
+ * it), and (unless `allowOutside`) absolute paths outside `/run/secrets`.
  */
 export function validateFileTarget(
   backendId: string,
@@ -107,6 +122,12 @@ export function validateFileTarget(
     throw new InvalidInputError(
       backendId,
       `The file target ${shown} contains a control character. Use a plain path.`,
+    );
+  }
+  if (target.includes(",")) {
+    throw new InvalidInputError(
+      backendId,
+      `The file target ${shown} contains ",", which engine CLIs read as an option separator (--secret name,target=…). Use a path without ",".`,
     );
   }
   const absolute = target.startsWith("/") ? target : `${SECRETS_DIR}/${target}`;

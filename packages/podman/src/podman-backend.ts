@@ -6,6 +6,7 @@ import {
   type CreateSecretOptions,
   EngineError,
   type EngineInfo,
+  type EngineStoragePath,
   InvalidInputError,
   newRunId,
   ownershipLabels,
@@ -75,8 +76,6 @@ export interface DriverSpec {
   store?: { gpgHome: string; storeDir: string; key?: string };
 }
 
-const SECRETS_MATCH_NAME_END = /[A-Za-z0-9]$/;
-
 /**
  * A {@link SecretBackend} on Podman's libpod API. Everything it creates carries keyhole's
  * ownership labels and is tracked, so `dispose()` (or Ctrl-C) removes it all.
@@ -134,6 +133,9 @@ export class PodmanBackend implements SecretBackend {
       name: "podman",
       endpoint: `unix://${this.#socketPath}`,
       env: Object.freeze<Record<string, string>>(conf ? { CONTAINERS_CONF: conf } : {}),
+      // Podman's own storage (graph root, run root) the suite learns from `podman info`; the
+      // pass driver's store and GnuPG home are keyhole's (or the caller's), so declared here.
+      ...(driver.driver === "pass" ? { storage: passStorage(driver, this.#workDir) } : {}),
     });
     this.dispose = once(async () => {
       this.#disposed = true;
@@ -158,13 +160,6 @@ export class PodmanBackend implements SecretBackend {
   ): Promise<SecretHandle> {
     const id = this.id;
     validateSecretName(id, name);
-    if (!SECRETS_MATCH_NAME_END.test(name)) {
-      // containers/common pkg/secrets: "the start and end character must be [a-zA-Z0-9]".
-      throw new InvalidInputError(
-        id,
-        `The secret name ${JSON.stringify(name)} ends with ${JSON.stringify(name.slice(-1))}; Podman needs the last character to be a letter or digit. Use e.g. ${JSON.stringify(`${name.replace(/[^A-Za-z0-9]+$/, "")}1`)}.`,
-      );
-    }
     const bytes = validateValue(id, value, this.capabilities.maxValueBytes);
     const labels = ownershipLabels(id, this.runId, validateLabels(id, options.labels));
     this.#assertOpen();
@@ -488,4 +483,15 @@ function validateLabels(backendId: string, labels: unknown): Record<string, stri
     );
   }
   return labels as Record<string, string>;
+}
+
+/** Where the pass driver keeps state: the store (`kind: "store"`) and its GnuPG home. */
+function passStorage(driver: DriverSpec, workDir: string): readonly EngineStoragePath[] {
+  // Paths of the throwaway store match createThrowawayPassStore(); they exist after ready().
+  const storeDir = driver.store?.storeDir ?? join(workDir, "store");
+  const gpgHome = driver.store?.gpgHome ?? join(workDir, "gnupg");
+  return Object.freeze([
+    { path: storeDir, kind: "store" as const },
+    { path: gpgHome, kind: "engine" as const },
+  ]);
 }

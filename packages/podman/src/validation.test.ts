@@ -82,12 +82,12 @@ describe.each([
     untouched(backend);
   });
 
-  it("rejects a name Podman would refuse: it must end with a letter or digit", async () => {
+  it("rejects a name Podman would refuse (core's rule): it must end with a letter or digit", async () => {
     const backend = make();
     await expectError(
       backend.createSecret("db-", "value"),
       "INVALID_INPUT",
-      `${p} The secret name "db-" ends with "-"; Podman needs the last character to be a letter or digit. Use e.g. "db1".`,
+      `${p} The secret name "db-" ends with "-"; engines need the last character to be a letter or digit. Use e.g. "db1".`,
     );
     untouched(backend);
   });
