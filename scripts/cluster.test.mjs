@@ -1,0 +1,157 @@
+// Real-engine tests of scripts/cluster.mjs: a 3-node swarm comes up, runs a secret-holding task
+// on a worker, goes down without a trace (also after SIGKILL of everything), and the host's own
+// dockerd, docker0, iptables and swarm are exactly as before. A cluster of its own name, so it
+// never meets the one the docker-swarm tests bring up.
+import { execFile } from "node:child_process";
+import { readFileSync } from "node:fs";
+import { fileURLToPath } from "node:url";
+import { promisify } from "node:util";
+import { afterAll, describe, expect, it } from "vitest";
+import { clusterLeftovers, isClean, nodeDocker, readClusterMap } from "./lib/cluster.mjs";
+import { run } from "./lib/exec.mjs";
+
+const CLUSTER = fileURLToPath(new URL("./cluster.mjs", import.meta.url));
+const NAME = "citest";
+const exec = promisify(execFile);
+
+async function cluster(...args) {
+  try {
+    const r = await exec(process.execPath, [CLUSTER, ...args, "--name", NAME], {
+      timeout: 240_000,
+    });
+    return { code: 0, stdout: r.stdout, stderr: r.stderr };
+  } catch (error) {
+    return { code: error.code, stdout: error.stdout ?? "", stderr: error.stderr ?? "" };
+  }
+}
+
+/** What of the host's own engine and network a cluster must never change. */
+function hostSnapshot() {
+  const out = (cmd, args) => {
+    const r = run(cmd, args, { timeout: 30_000 });
+    return `${r.code}\n${r.stdout.replace(/^#.*$/gm, "")}`;
+  };
+  return {
+    dockerdPid: readFileSync("/var/run/docker.pid", "utf8").trim(),
+    swarm: out("/usr/bin/docker", [
+      "info",
+      "--format",
+      "{{.Swarm.LocalNodeState}} {{.Swarm.NodeID}} {{.Swarm.Cluster.ID}} {{.Swarm.NodeAddr}}",
+    ]),
+    swarmNodes: out("/usr/bin/docker", ["node", "ls", "--format", "{{.ID}} {{.Status}}"]),
+    docker0: out("ip", ["-o", "addr", "show", "dev", "docker0"]),
+    routes: out("ip", ["route", "show", "table", "all"]),
+    // Rules without packet counters.
+    iptables: out("iptables-save", [])
+      .replace(/\[\d+:\d+\]/g, "")
+      .replace(/^#.*$/gm, ""),
+    ip6tables: out("ip6tables-save", [])
+      .replace(/\[\d+:\d+\]/g, "")
+      .replace(/^#.*$/gm, ""),
+  };
+}
+
+const clusterPids = () => clusterLeftovers(NAME).pids;
+
+describe("scripts/cluster.mjs", () => {
+  const before = hostSnapshot();
+  afterAll(async () => {
+    await cluster("down");
+  });
+
+  it("brings up 1 manager + 2 workers with the probe image on each, runs a secret on a worker, and leaves the host untouched", async () => {
+    const up = await cluster("up");
+    expect(up.stderr).toBe("");
+    expect(up.code).toBe(0);
+    const map = readClusterMap(NAME);
+    expect(map.nodes.map((n) => `${n.name} ${n.role}`)).toEqual([
+      "n1 manager",
+      "n2 worker",
+      "n3 worker",
+    ]);
+    const hostProbe = run("/usr/bin/docker", [
+      "image",
+      "ls",
+      "--no-trunc",
+      "--format",
+      "{{.ID}}",
+      "localhost/keyhole-probe",
+    ]).stdout.trim();
+    expect(hostProbe).toMatch(/^sha256:/);
+    const nodes = map.nodes.map((n) => ({ ...n, dir: n.dataRoot.replace(/\/data$/, "") }));
+    for (const n of nodes) {
+      const ids = nodeDocker(n, ["image", "ls", "--no-trunc", "--format", "{{.ID}}"]);
+      expect(ids.stdout.trim().split("\n")).toContain(hostProbe.split("\n")[0]);
+    }
+    const ls = nodeDocker(nodes[0], ["node", "ls", "--format", "{{.ID}} {{.Status}}"]);
+    expect(ls.stdout.trim().split("\n").sort()).toEqual(
+      map.nodes.map((n) => `${n.nodeId} Ready`).sort(),
+    );
+    // A secret-holding task pinned to n3 runs there (the value goes in on stdin).
+    const created = await new Promise((resolve) => {
+      const child = execFile(
+        "/usr/bin/docker",
+        ["-H", map.manager, "secret", "create", "kh-ct", "-"],
+        (e) => resolve(e ? e.message : "ok"),
+      );
+      child.stdin.end("cluster-test-value");
+    });
+    expect(created).toBe("ok");
+    const svc = nodeDocker(nodes[0], [
+      "service",
+      "create",
+      "-q",
+      "--detach=false",
+      "--name",
+      "kh-ct",
+      "--secret",
+      "kh-ct",
+      "--constraint",
+      `node.id==${map.nodes[2].nodeId}`,
+      hostProbe.split("\n")[0],
+      "sleep",
+      "300",
+    ]);
+    expect(svc.code).toBe(0);
+    const task = nodeDocker(nodes[2], [
+      "ps",
+      "-q",
+      "--filter",
+      "label=com.docker.swarm.service.name=kh-ct",
+    ]);
+    expect(task.stdout.trim()).not.toBe("");
+    const cat = nodeDocker(nodes[2], ["exec", task.stdout.trim(), "cat", "/run/secrets/kh-ct"]);
+    expect(cat.stdout).toBe("cluster-test-value");
+
+    expect(hostSnapshot()).toEqual(before);
+    const down = await cluster("down");
+    expect(down.code).toBe(0);
+    expect(clusterLeftovers(NAME)).toEqual({
+      netns: [],
+      pids: [],
+      mounts: [],
+      cgroups: [],
+      dir: false,
+      map: false,
+    });
+    expect((await cluster("down")).code).toBe(0);
+    expect(hostSnapshot()).toEqual(before);
+  });
+
+  it("refuses a second up of the same cluster, and down cleans up after every node process was SIGKILLed", async () => {
+    await cluster("down");
+    expect((await cluster("up", "--nodes", "2")).code).toBe(0);
+    const again = await cluster("up", "--nodes", "2");
+    expect(again.code).toBe(1);
+    expect(again.stderr).toMatch(
+      /cluster citest exists .*run `node scripts\/cluster\.mjs down --name citest` first/,
+    );
+    const pids = clusterPids();
+    expect(pids.length).toBeGreaterThanOrEqual(4); // 2 dockerd + 2 containerd
+    for (const p of pids) process.kill(p, "SIGKILL");
+    expect(isClean(clusterLeftovers(NAME))).toBe(false);
+    expect((await cluster("down")).code).toBe(0);
+    expect(isClean(clusterLeftovers(NAME))).toBe(true);
+    expect(hostSnapshot()).toEqual(before);
+  });
+});
