@@ -40,7 +40,18 @@ function hostSnapshot() {
     ]),
     swarmNodes: out("/usr/bin/docker", ["node", "ls", "--format", "{{.ID}} {{.Status}}"]),
     docker0: out("ip", ["-o", "addr", "show", "dev", "docker0"]),
-    routes: out("ip", ["route", "show", "table", "all"]),
+    // Containers of the host engines (other tests) come and go: their veths (docker's
+    // `veth` + 7 hex) and docker0's carrier are theirs. A veth of ours would be named p<i>.
+    routes: out("ip", ["route", "show", "table", "all"])
+      .split("\n")
+      .filter((l) => !/ dev veth[0-9a-f]{7} /.test(l))
+      .map((l) => l.replace(/ linkdown/, ""))
+      .join("\n"),
+    links: out("ip", ["-o", "link", "show"])
+      .split("\n")
+      .filter((l) => !/^\d+: veth[0-9a-f]{7}@/.test(l))
+      .map((l) => l.replace(/^\d+: /, "").replace(/<[^>]*>|state \S+|qlen \d+/g, ""))
+      .join("\n"),
     // Rules without packet counters.
     iptables: out("iptables-save", [])
       .replace(/\[\d+:\d+\]/g, "")
