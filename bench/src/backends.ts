@@ -15,36 +15,37 @@ export interface BenchBackend {
 }
 
 /**
- * Every backend the bench knows, in report order. Podman's target is below 1 because the
- * adapter talks to one long-lived API service instead of starting a CLI process per call.
+ * Every backend the bench knows, in report order. Targets from issue 15: Podman ≤ 0.5 (the
+ * adapter talks to one long-lived API service instead of starting a CLI process per call),
+ * the others ≤ 0.8.
  */
 export function benchBackends(): BenchBackend[] {
   return [
     {
       id: "podman-file",
       engine: "podman",
-      target: 0.8,
+      target: 0.5,
       make: () => podmanFileBackend(),
       image: (i) => i.podman,
     },
     {
       id: "podman-pass",
       engine: "podman",
-      target: 0.8,
+      target: 0.5,
       make: () => podmanPassBackend(),
       image: (i) => i.podman,
     },
     {
       id: "docker-swarm",
       engine: "swarm",
-      target: 1.0,
+      target: 0.8,
       make: () => dockerSwarmBackend(),
       image: (i) => i.docker,
     },
     {
       id: "docker",
       engine: "docker",
-      target: 1.0,
+      target: 0.8,
       make: () => dockerBackend(),
       image: (i) => i.docker,
     },

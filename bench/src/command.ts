@@ -11,6 +11,8 @@ export interface CommandResult {
 /** Options of {@link runCommand}. */
 export interface CommandOptions {
   env?: NodeJS.ProcessEnv;
+  /** Working directory. Default: this process's. */
+  cwd?: string;
   /** Bytes written to a piped stdin, or a file descriptor handed over as stdin. Default: none. */
   stdin?: Buffer | number;
   /** Throw when the exit code is not 0. Default true. */
@@ -28,11 +30,12 @@ export function runCommand(
   args: readonly string[],
   options: CommandOptions = {},
 ): Promise<CommandResult> {
-  const { env = process.env, stdin, check = true, timeoutMs = 120_000 } = options;
+  const { env = process.env, cwd, stdin, check = true, timeoutMs = 120_000 } = options;
   return new Promise((resolve, reject) => {
     const started = performance.now();
     const child = spawn(binary, args, {
       env,
+      ...(cwd ? { cwd } : {}),
       stdio: [typeof stdin === "number" ? stdin : stdin ? "pipe" : "ignore", "pipe", "pipe"],
     });
     const out: Buffer[] = [];

@@ -19,6 +19,7 @@ import {
   bareSwarm,
 } from "./engines.js";
 import { floorRatio } from "./floor.js";
+import { DEFAULT_BASELINE, HEADLINE_BACKENDS, headline } from "./headline.js";
 import { installInstrumentation, resetSpans } from "./instrument.js";
 import { machineInfo } from "./machine.js";
 import { perOperation } from "./per-op.js";
@@ -28,11 +29,13 @@ import { fmtMs } from "./stats.js";
 
 const USAGE = `npm run bench [-- options]
 
-  --only LIST           floor,per-op,scaling (default: all three)
+  --only LIST           headline,floor,per-op,scaling (default: all four)
   --backend LIST        podman-file,podman-pass,docker-swarm,docker (default: all)
   --rounds N            per-operation rounds after one warm-up (default 5)
   --start-rounds N      bare starts per engine before and after compare (default 5)
   --compare-rounds N    keyhole compare runs (default 1)
+  --baseline COMMIT     the "before" of the headline (default ${DEFAULT_BASELINE})
+  --headline-rounds N   headline compares per side, interleaved (default 3)
   --no-alone            skip the extra \`keyhole compare --backend <id>\` run of each backend
   --secrets LIST        secret counts for scaling (default 1,10,100)
   --workloads LIST      concurrent workload counts for scaling (default 1,5,20)
@@ -48,6 +51,8 @@ async function main(): Promise<number> {
       rounds: { type: "string", default: "5" },
       "start-rounds": { type: "string", default: "5" },
       "compare-rounds": { type: "string", default: "1" },
+      baseline: { type: "string", default: DEFAULT_BASELINE },
+      "headline-rounds": { type: "string", default: "3" },
       "no-alone": { type: "boolean", default: false },
       secrets: { type: "string" },
       workloads: { type: "string" },
@@ -67,7 +72,7 @@ async function main(): Promise<number> {
       .map((x) => x.trim())
       .filter(Boolean);
   const numbers = (s: string | undefined, d: readonly number[]) => list(s)?.map(Number) ?? [...d];
-  const only = new Set(list(values.only) ?? ["floor", "per-op", "scaling"]);
+  const only = new Set(list(values.only) ?? ["headline", "floor", "per-op", "scaling"]);
   const wanted = list(values.backend);
   const subjects = benchBackends().filter((b) => !wanted || wanted.includes(b.id));
   if (subjects.length === 0) throw new Error(`no backend matches --backend ${values.backend}`);
@@ -106,8 +111,20 @@ async function main(): Promise<number> {
       rounds,
       startRounds: Number(values["start-rounds"]),
       compareRounds: Number(values["compare-rounds"]),
+      baseline: values.baseline,
+      headlineRounds: Number(values["headline-rounds"]),
     },
   };
+
+  if (only.has("headline")) {
+    log(`0/3 headline: keyhole compare --backend ${HEADLINE_BACKENDS.join(",")}, before and after`);
+    result.headline = await headline(
+      values.baseline ?? DEFAULT_BASELINE,
+      Number(values["headline-rounds"]),
+      log,
+    ).catch((e: unknown) => ({ error: message(e) }));
+    if ("error" in result.headline) log(`headline: FAILED ${result.headline.error}`);
+  }
 
   if (only.has("floor")) {
     log("1/3 floor ratio");

@@ -20,6 +20,7 @@ export {
   type BackendReport,
   type CheckResult,
   type Evidence,
+  type HostProbeCounts,
   OUTCOMES,
   type Outcome,
   type Report,

@@ -14,7 +14,7 @@ import { type EngineCli, engineCli } from "./host-engine.js";
 import { type StorageScope, storageScope } from "./host-scan.js";
 import { ProcScanner } from "./proc-scan.js";
 import { Redactor } from "./redaction.js";
-import type { Evidence, WorkloadRecord } from "./report.js";
+import type { Evidence, HostProbeCounts, WorkloadRecord } from "./report.js";
 
 /** The users every probe looks as: root, alice (2000) and bob (3000) of the probe image. */
 export const USERS = { root: "0", alice: "2000", bob: "3000" } as const;
@@ -56,13 +56,25 @@ export class Pass {
   disposeError: string | null | undefined;
   /** Evidence of the check running now. */
   evidence: Evidence[] = [];
+  /** Exec sessions opened in this pass's workloads (`exec` and `scrub` calls), for the report. */
+  execSessions = 0;
+  /** Host probes run by this pass, for the report. */
+  readonly hostProbes: HostProbeCounts = { engineCli: 0, storageScans: 0 };
   readonly signal: AbortSignal | undefined;
 
   constructor(backend: SecretBackend, image: string, signal?: AbortSignal) {
     this.backend = backend;
     this.caps = { ...backend.capabilities };
     this.image = image;
-    this.cli = engineCli(backend.engine);
+    const cli = engineCli(backend.engine);
+    // Counted where every check goes through, so the report's counts cannot miss a call.
+    this.cli = cli && {
+      ...cli,
+      run: (args, timeoutMs) => {
+        this.hostProbes.engineCli++;
+        return cli.run(args, timeoutMs);
+      },
+    };
     this.signal = signal;
   }
 
@@ -116,7 +128,7 @@ export class Pass {
     const record: WorkloadRecord = { fixtures, startMs: 0, started: false };
     this.workloadRecords.push(record);
     try {
-      const workload = await this.backend.run(spec);
+      const workload = this.#counted(await this.backend.run(spec));
       record.started = true;
       this.workloads.push(workload);
       return workload;
@@ -124,6 +136,27 @@ export class Pass {
       record.startMs = Date.now() - started;
       this.procs.sample();
     }
+  }
+
+  /**
+   * `workload` with its `exec` and `scrub` counted in {@link execSessions}: every probe, batch
+   * and fixture check reaches the workload through this object.
+   */
+  #counted(workload: Workload): Workload {
+    return new Proxy(workload, {
+      get: (target, prop) => {
+        const value: unknown = Reflect.get(target, prop, target);
+        if (typeof value !== "function") return value;
+        const fn = value as (...args: unknown[]) => unknown;
+        if (prop === "exec" || prop === "scrub") {
+          return (...args: unknown[]) => {
+            this.execSessions++;
+            return fn.apply(target, args);
+          };
+        }
+        return fn.bind(target);
+      },
+    });
   }
 
   /**

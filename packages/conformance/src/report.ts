@@ -79,6 +79,14 @@ export interface WorkloadRecord {
   started: boolean;
 }
 
+/** How many host-side probes of each kind a pass ran. */
+export interface HostProbeCounts {
+  /** Calls of the engine's own CLI. */
+  engineCli: number;
+  /** Scans of the engine's storage for test values. */
+  storageScans: number;
+}
+
 /** Everything measured on one backend. */
 export interface BackendReport {
   /** The backend id (`"podman-file"`, …). */
@@ -97,6 +105,18 @@ export interface BackendReport {
   workloadStarts: number;
   /** Each attempted workload, in start order. */
   workloads: WorkloadRecord[];
+  /**
+   * Exec sessions the pass opened in its workloads (each `exec` and `scrub` call; a batch of
+   * read-only probes is one). With `workloadStarts` and `hostProbes`, what a pass must cost at
+   * least: the bench's floor multiplies each count by the bare engine's cost of one.
+   */
+  execSessions?: number;
+  /**
+   * Host-side probes the pass ran: engine CLI calls (`podman inspect`, `docker ps`, `podman
+   * info`, …) and storage scans (one `grep -r` over the engine's state each, plus the
+   * workloads' writable layers while they run).
+   */
+  hostProbes?: HostProbeCounts;
   /** Time from the start of the pass until every workload ran (ready, probe image, secrets, starts), ms. */
   setupMs?: number;
   /** Time `backend.dispose()` took, ms. */

@@ -69,6 +69,14 @@ describe("runConformance with fake backends", () => {
     expect(b.workloadStarts).toBe(1);
   });
 
+  it("counts every exec session the workloads saw, and no host probe on a hostless engine", async () => {
+    const backend = fakeBackend({ actual: { envDelivery: true, fileDelivery: true } });
+    const b = (await runConformance(backend, { checks: ["env.*", "file.*"], image })).backends[0]!;
+    expect(backend.sessions).toBeGreaterThan(1);
+    expect(b.execSessions).toBe(backend.sessions);
+    expect(b.hostProbes).toEqual({ engineCli: 0, storageScans: 0 });
+  });
+
   it("a backend that claims a delivery it then refuses is caught too", async () => {
     const backend = fakeBackend({
       declared: { fileDelivery: true },

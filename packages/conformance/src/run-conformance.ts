@@ -229,6 +229,8 @@ async function runBackend(
     results: selected.filter((c) => results.has(c.id)).map((c) => results.get(c.id)!),
     workloadStarts: pass.workloadRecords.filter((w) => w.started).length,
     workloads: pass.workloadRecords,
+    execSessions: pass.execSessions,
+    hostProbes: { ...pass.hostProbes },
     setupMs,
     disposeMs,
     durationMs: Date.now() - started,

@@ -45,10 +45,10 @@ export interface FakeOptions {
   execStdout?: (argv: string[]) => string;
 }
 
-/** An in-memory fake backend; `runs` counts workloads it "started". */
+/** An in-memory fake backend; `runs` counts workloads it "started", `sessions` exec and scrub calls. */
 export function fakeBackend(
   options: FakeOptions = {},
-): SecretBackend & { runs: number; disposed: boolean } {
+): SecretBackend & { runs: number; sessions: number; disposed: boolean } {
   const id = options.id ?? "fake";
   const declared: Capabilities = { ...NO_CAPABILITIES, ...options.declared };
   const actual: Capabilities = { ...declared, ...options.actual };
@@ -59,6 +59,7 @@ export function fakeBackend(
     engine: Object.freeze({ kind: "other" as const, name: "fake" }),
     runId: newRunId(),
     runs: 0,
+    sessions: 0,
     disposed: false,
     async ready() {
       if (options.unavailable)
@@ -102,10 +103,13 @@ export function fakeBackend(
         backendId: id,
         fileTargets: normalized.files.map((f) => f.target),
         async exec(argv: string[]) {
+          backend.sessions++;
           const stdout = options.execStdout?.(argv) ?? "";
           return { exitCode: stdout ? 0 : 1, stdout, stderr: stdout ? "" : "fake: no such thing" };
         },
-        async scrub() {},
+        async scrub() {
+          backend.sessions++;
+        },
         async stop() {},
         async [Symbol.asyncDispose]() {},
       };

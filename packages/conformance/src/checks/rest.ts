@@ -38,6 +38,7 @@ function scanWhileRunning(pass: Pass): Promise<ScanResult> {
     scan = (async () => {
       const scope = await pass.storageScope();
       const ids = pass.workloads.flatMap((w) => [w.containerId, w.objectId]);
+      pass.hostProbes.storageScans++;
       return scanStorage(scope, scannedValues(pass), await upperDirs(pass), ids);
     })();
     scans.set(pass, scan);
@@ -133,6 +134,7 @@ export const restChecks: Record<string, CheckImpl> = {
       if (pass.disposeError === undefined)
         return { outcome: "error", reason: "dispose() did not run." };
       const scope = await pass.storageScope();
+      pass.hostProbes.storageScans++;
       const scan = await scanStorage(scope, scannedValues(pass), [], []);
       recordScan(
         pass,
