@@ -129,6 +129,10 @@ async function runBackend(
     workloads: [],
     durationMs: 0,
   };
+  // The probe image is looked up (or built) while the backend gets ready: neither needs the
+  // other, and each is mostly waiting on the engine.
+  const imageReady = resolveImage(backend, options);
+  imageReady.catch(() => {});
   try {
     base.engine.version = (await backend.ready()).version;
   } catch (error) {
@@ -144,7 +148,7 @@ async function runBackend(
   }
   let image: string;
   try {
-    image = await resolveImage(backend, options);
+    image = await imageReady;
   } catch (error) {
     await backend.dispose().catch(() => {});
     const reason = error instanceof Error ? error.message : String(error);

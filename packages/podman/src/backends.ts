@@ -10,8 +10,9 @@ import {
  * **unencrypted**, under Podman's graphroot (`secrets/filedriver/secretsdata.json`).
  *
  * Talks to Podman's libpod REST API over a unix socket. Unless `socketPath` is given, it
- * starts its own `podman system service` on a private socket on first use (with
- * `CONTAINERS_CONF` from `podmanEnv()`), and stops it on `dispose()`.
+ * starts a `podman system service` on a private socket on first use (with `CONTAINERS_CONF`
+ * from `podmanEnv()`), shared with the other Podman backends of the process (a file and a
+ * pass backend pay for one service start), and stopped by the last `dispose()`.
  *
  * @example
  * ```ts
@@ -40,9 +41,9 @@ export function podmanFileBackend(options: PodmanBackendOptions = {}): SecretBac
  * `dispose()`. Given `{ gpgHome, storeDir, key? }` it uses those and leaves them alone. It
  * never touches `~/.gnupg` or `~/.password-store` unless you pass them.
  *
- * Because Podman runs `gpg` inside its API service, keyhole's own service gets `GNUPGHOME`
- * and `PASSWORD_STORE_DIR` of the store, and every secret names the store in its driver
- * options (`root`, `key`, `gpghomedir`, understood by Podman 4.3's containers/common 0.50).
+ * Podman runs `gpg` inside its API service, so every secret names the store in its driver
+ * options (`root`, `key`, `gpghomedir`, understood by Podman 4.3's containers/common 0.50):
+ * the service itself needs no GnuPG environment and can be shared with other backends.
  *
  * @example
  * ```ts

@@ -1,11 +1,11 @@
 import { existsSync } from "node:fs";
-import { mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
+import { lstat, mkdir, mkdtemp, readdir, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { basename, dirname, join } from "node:path";
 import { KEYHOLE_BACKEND_LABEL, KEYHOLE_LABEL, KEYHOLE_RUN_LABEL, podmanEnv } from "@keyhole/core";
 import { LibpodClient } from "./libpod-client.js";
 import { stopGpgAgent } from "./pass-store.js";
-import { startPodmanService } from "./podman-service.js";
+import { SHARED_DIR_PREFIX, startPodmanService } from "./podman-service.js";
 import { removeContainer } from "./podman-workload.js";
 
 /** Options of {@link podmanGc}. */
@@ -138,6 +138,8 @@ async function collect(
   const dirs = await deadRunDirs(
     runId === undefined ? [...containers, ...secrets].map((o) => o.runId) : [runId],
   );
+  // A shared API service belongs to no run: an unscoped gc removes those whose process died.
+  if (runId === undefined) dirs.push(...(await deadSharedServiceDirs()));
   if (dryRun) return { dryRun, containers, secrets, dirs };
 
   for (const c of containers) {
@@ -179,6 +181,31 @@ async function deadRunDirs(runIds: Array<string | undefined>): Promise<string[]>
     if (!runId || !SAFE_RUN_ID.test(runId) || runId.includes("..")) continue;
     const dir = join(tmpdir(), `keyhole-podman-${runId}`);
     if (!existsSync(dir)) continue;
+    const socket = join(dir, "podman.sock");
+    const alive =
+      existsSync(socket) &&
+      (await new LibpodClient(socket, BACKEND).request("GET", "/_ping").then(
+        (r) => r.status === 200,
+        () => false,
+      ));
+    if (!alive) dirs.push(dir);
+  }
+  return dirs;
+}
+
+/**
+ * The directories of shared API services (`<tmp>/keyhole-podman-svc-*`, see
+ * `sharedSocketPath`) whose service no longer answers, left by a killed process. A directory
+ * younger than a minute is skipped: its service may still be starting.
+ */
+export async function deadSharedServiceDirs(root: string = tmpdir()): Promise<string[]> {
+  const names = await readdir(root).catch(() => [] as string[]);
+  const dirs: string[] = [];
+  for (const name of names) {
+    if (!name.startsWith(SHARED_DIR_PREFIX) || !/^[A-Za-z0-9-]+$/.test(name)) continue;
+    const dir = join(root, name);
+    const info = await lstat(dir).catch(() => undefined);
+    if (!info?.isDirectory() || Date.now() - info.mtimeMs < 60_000) continue;
     const socket = join(dir, "podman.sock");
     const alive =
       existsSync(socket) &&

@@ -1,6 +1,6 @@
 import { type ChildProcess, spawn } from "node:child_process";
 import { existsSync, readdirSync, readFileSync } from "node:fs";
-import { mkdtemp, rm } from "node:fs/promises";
+import { mkdtemp, rm, utimes } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { dirname, join, resolve } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
@@ -8,6 +8,7 @@ import { fileURLToPath } from "node:url";
 import { ensureProbeImage } from "@keyhole/probe";
 import { build } from "rolldown";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { deadSharedServiceDirs } from "./gc.js";
 import { podmanGc } from "./index.js";
 import { containersOfRun, secretsOfRun } from "./test-helpers.js";
 
@@ -35,8 +36,13 @@ afterAll(async () => {
   await rm(bundleDir, { recursive: true, force: true });
 });
 
-/** Starts the child and resolves with its run id once it created a secret and a workload. */
-async function startChild(kind: "file" | "pass"): Promise<{ child: ChildProcess; runId: string }> {
+/**
+ * Starts the child and resolves with its run id and API socket once it created a secret and a
+ * workload.
+ */
+async function startChild(
+  kind: "file" | "pass",
+): Promise<{ child: ChildProcess; runId: string; socket: string }> {
   const child = spawn(process.execPath, [bundle, kind, image], {
     stdio: ["ignore", "pipe", "pipe"],
   });
@@ -45,15 +51,19 @@ async function startChild(kind: "file" | "pass"): Promise<{ child: ChildProcess;
   child.stderr?.on("data", (c: Buffer) => {
     err += c.toString();
   });
-  const runId = await new Promise<string>((resolvePromise, reject) => {
-    child.stdout?.on("data", (c: Buffer) => {
-      out += c.toString();
-      const line = out.split("\n").find((l) => l.startsWith("{"));
-      if (line) resolvePromise((JSON.parse(line) as { runId: string }).runId);
-    });
-    child.on("exit", (code) => reject(new Error(`child exited early (${code}): ${err}`)));
-  });
-  return { child, runId };
+  const { runId, socket } = await new Promise<{ runId: string; socket: string }>(
+    (resolvePromise, reject) => {
+      child.stdout?.on("data", (c: Buffer) => {
+        out += c.toString();
+        const line = out.split("\n").find((l) => l.startsWith("{"));
+        if (line) resolvePromise(JSON.parse(line) as { runId: string; socket: string });
+      });
+      child.on("exit", (code) => reject(new Error(`child exited early (${code}): ${err}`)));
+    },
+  );
+  // The service is found by its socket in argv: a vacuous needle would make the checks below pass.
+  expect(socket).toMatch(/\/keyhole-podman-svc-[0-9a-f]+-\d+\/podman\.sock$/);
+  return { child, runId, socket };
 }
 
 function exitOf(child: ChildProcess): Promise<{ code: number | null; signal: string | null }> {
@@ -63,9 +73,8 @@ function exitOf(child: ChildProcess): Promise<{ code: number | null; signal: str
   return new Promise((r) => child.on("exit", (code, signal) => r({ code, signal })));
 }
 
-/** Host processes whose argv mentions this run's private directory (its API service). */
-function processesOfRun(runId: string): string[] {
-  const needle = `keyhole-podman-${runId}`;
+/** Host processes whose argv mentions `needle` (a run's private directory, an API socket). */
+function processesMentioning(needle: string): string[] {
   return readdirSync("/proc")
     .filter((p) => /^\d+$/.test(p))
     .flatMap((pid) => {
@@ -80,7 +89,8 @@ function processesOfRun(runId: string): string[] {
 
 describe("interrupted runs", () => {
   it("lifecycle.cleanup: SIGINT of a process using the API leaves nothing with its label", async () => {
-    const { child, runId } = await startChild("pass");
+    const { child, runId, socket } = await startChild("pass");
+    expect(processesMentioning(socket).some((p) => p.includes("system service"))).toBe(true);
     expect(await containersOfRun(runId)).toHaveLength(1);
     expect(await secretsOfRun(runId)).toHaveLength(1);
     child.kill("SIGINT");
@@ -89,16 +99,19 @@ describe("interrupted runs", () => {
     expect(await containersOfRun(runId)).toEqual([]);
     expect(await secretsOfRun(runId)).toEqual([]);
     expect(existsSync(join(tmpdir(), `keyhole-podman-${runId}`))).toBe(false);
-    expect(processesOfRun(runId)).toEqual([]);
+    expect(existsSync(dirname(socket))).toBe(false);
+    expect(processesMentioning(`keyhole-podman-${runId}`)).toEqual([]);
+    expect(processesMentioning(socket)).toEqual([]);
   });
 
   it("after SIGKILL the API service stops by itself, and podmanGc removes the rest", async () => {
-    const { child, runId } = await startChild("pass");
+    const { child, runId, socket } = await startChild("pass");
+    expect(processesMentioning(socket).some((p) => p.includes("system service"))).toBe(true);
     child.kill("SIGKILL");
     await exitOf(child);
     // The watchdog sees its stdin pipe close and stops the service; give it some attempts.
     // (The throwaway store's gpg-agent outlives it: gc stops that.)
-    const service = () => processesOfRun(runId).filter((p) => p.includes("system service"));
+    const service = () => processesMentioning(socket).filter((p) => p.includes("system service"));
     for (let i = 0; i < 100 && service().length > 0; i++) await sleep(100);
     expect(service()).toEqual([]);
 
@@ -118,6 +131,13 @@ describe("interrupted runs", () => {
     expect(await containersOfRun(runId)).toEqual([]);
     expect(await secretsOfRun(runId)).toEqual([]);
     expect(existsSync(dir)).toBe(false);
-    expect(processesOfRun(runId)).toEqual([]);
+    expect(processesMentioning(`keyhole-podman-${runId}`)).toEqual([]);
+    expect(processesMentioning(socket)).toEqual([]);
+    // The shared service's directory belongs to no run: only an unscoped gc (not run on this
+    // shared machine) removes it, once it is a minute old; here, the same test by hand.
+    expect(existsSync(dirname(socket))).toBe(true);
+    await utimes(dirname(socket), new Date(0), new Date(0));
+    expect(await deadSharedServiceDirs(dirname(dirname(socket)))).toContain(dirname(socket));
+    await rm(dirname(socket), { recursive: true, force: true });
   });
 });

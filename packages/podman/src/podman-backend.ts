@@ -33,7 +33,7 @@ import {
   readStoreKey,
   stopGpgAgent,
 } from "./pass-store.js";
-import { once, startPodmanService } from "./podman-service.js";
+import { acquireSharedService, once, sharedSocketPath } from "./podman-service.js";
 import { PodmanWorkload, removeContainer } from "./podman-workload.js";
 
 /**
@@ -46,8 +46,9 @@ export const PODMAN_MAX_SECRET_BYTES = 511_999;
 export interface PodmanBackendOptions {
   /**
    * Use this existing libpod API socket (e.g. `/run/podman/podman.sock`) instead of starting
-   * a private `podman system service`. Default: keyhole starts its own on first use and
-   * stops it on dispose.
+   * a private `podman system service`. Default: keyhole starts one on first use, shared by
+   * every Podman backend of this process with the same `podmanPath` and containers.conf, and
+   * stops it when the last of them is disposed.
    */
   socketPath?: string;
   /** The `podman` binary. Default `"podman"` (from `PATH`). */
@@ -110,7 +111,12 @@ export class PodmanBackend implements SecretBackend {
       );
     }
     this.#workDir = join(tmpdir(), `keyhole-podman-${this.runId}`);
-    this.#socketPath = options.socketPath ?? join(this.#workDir, "podman.sock");
+    // Without a socket of their own, every backend of this process on the same Podman shares
+    // one API service (started on first use, stopped by the last dispose): a compare of
+    // podman-file and podman-pass pays for one service start, not two.
+    this.#socketPath =
+      options.socketPath ??
+      sharedSocketPath(options.podmanPath ?? "podman", podmanContainersConf());
     this.#tracker = new ResourceTracker(this.id);
     this.capabilities = Object.freeze({
       envDelivery: true,
@@ -393,9 +399,9 @@ export class PodmanBackend implements SecretBackend {
   }
 
   async #doSetup(): Promise<{ client: LibpodClient; store?: PassStore }> {
-    const ownsService = this.#options.socketPath === undefined;
     const given = this.#driver.store;
-    const needsDir = ownsService || (this.#driver.driver === "pass" && !given);
+    // The private directory holds a throwaway pass store; the API service has its own.
+    const needsDir = this.#driver.driver === "pass" && !given;
     const removeWorkDir = async () => {
       await stopGpgAgent(join(this.#workDir, "gnupg"));
       await rm(this.#workDir, { recursive: true, force: true });
@@ -406,7 +412,7 @@ export class PodmanBackend implements SecretBackend {
       this.#tracker.add("workdir", removeWorkDir);
     }
     try {
-      return await this.#startApi(ownsService, given);
+      return await this.#startApi(given);
     } catch (error) {
       // Leave nothing of a failed setup behind, so a later call can start over.
       if (needsDir) {
@@ -418,47 +424,59 @@ export class PodmanBackend implements SecretBackend {
   }
 
   async #startApi(
-    ownsService: boolean,
     given: DriverSpec["store"],
   ): Promise<{ client: LibpodClient; store?: PassStore }> {
-    let store: PassStore | undefined;
-    if (this.#driver.driver === "pass") {
-      if (given) {
-        const key = given.key ?? (await readStoreKey(given.storeDir));
-        if (!key) {
-          throw new InvalidInputError(
-            this.id,
-            `No key to encrypt with: pass \`key\`, or initialise the store with \`pass init <key>\` so ${given.storeDir}/.gpg-id exists.`,
-          );
-        }
-        store = { gpgHome: given.gpgHome, storeDir: given.storeDir, key };
-      } else {
-        store = await createThrowawayPassStore(this.id, this.#workDir, this.runId);
-      }
-    }
     const client = new LibpodClient(this.#socketPath, this.id);
-    if (ownsService) {
-      const service = await startPodmanService({
+    // The throwaway store (a gpg key generation) and the API service start at once: neither
+    // needs the other, and both are mostly waiting on child processes.
+    const [storeResult, apiResult] = await Promise.allSettled([
+      this.#passStore(given),
+      this.#connect(client),
+    ]);
+    if (storeResult.status === "rejected") {
+      if (apiResult.status === "fulfilled") await apiResult.value?.();
+      throw storeResult.reason;
+    }
+    if (apiResult.status === "rejected") throw apiResult.reason;
+    if (apiResult.value) this.#tracker.add("service", apiResult.value);
+    const store = storeResult.value;
+    return store ? { client, store } : { client };
+  }
+
+  /** The pass store to use: the one given, or a throwaway one in the private directory. */
+  async #passStore(given: DriverSpec["store"]): Promise<PassStore | undefined> {
+    if (this.#driver.driver !== "pass") return undefined;
+    if (!given) return createThrowawayPassStore(this.id, this.#workDir, this.runId);
+    const key = given.key ?? (await readStoreKey(given.storeDir));
+    if (!key) {
+      throw new InvalidInputError(
+        this.id,
+        `No key to encrypt with: pass \`key\`, or initialise the store with \`pass init <key>\` so ${given.storeDir}/.gpg-id exists.`,
+      );
+    }
+    return { gpgHome: given.gpgHome, storeDir: given.storeDir, key };
+  }
+
+  /**
+   * Takes a lease on the process's shared API service (returns its release), or checks that
+   * the given socket answers (returns undefined: that service is not ours to stop).
+   */
+  async #connect(client: LibpodClient): Promise<(() => Promise<void>) | undefined> {
+    if (this.#options.socketPath === undefined) {
+      // The pass driver runs gpg inside the service with the store named in every secret's
+      // driver options (root, key, gpghomedir), so one service serves file and pass backends.
+      const lease = await acquireSharedService({
         backendId: this.id,
         podmanPath: this.#options.podmanPath ?? "podman",
         socketPath: this.#socketPath,
-        // The pass driver runs gpg inside this service process; the driver options name the
-        // throwaway store too, but the environment keeps any gpg helper away from ~/.gnupg.
-        env: store
-          ? podmanEnv({
-              ...process.env,
-              GNUPGHOME: store.gpgHome,
-              PASSWORD_STORE_DIR: store.storeDir,
-            })
-          : podmanEnv(),
+        env: podmanEnv(),
         startTimeoutMs: this.#options.startTimeoutMs ?? 30_000,
       });
-      this.#tracker.add("service", service.stop);
-    } else {
-      const ping = await client.request("GET", "/_ping");
-      if (ping.status !== 200) throw client.engineError("answer _ping", ping);
+      return lease.release;
     }
-    return store ? { client, store } : { client };
+    const ping = await client.request("GET", "/_ping");
+    if (ping.status !== 200) throw client.engineError("answer _ping", ping);
+    return undefined;
   }
 }
 

@@ -1,7 +1,9 @@
 import { type ChildProcess, spawn } from "node:child_process";
+import { randomBytes } from "node:crypto";
 import { constants, existsSync } from "node:fs";
-import { access } from "node:fs/promises";
-import { join } from "node:path";
+import { access, mkdir, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { dirname, join } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
 import { EngineUnavailableError } from "@keyhole/core";
 import { LibpodClient, PODMAN_FIX } from "./libpod-client.js";
@@ -194,4 +196,99 @@ export function once<T>(fn: () => Promise<T>): () => Promise<T> {
     });
     return p;
   };
+}
+
+/** A reference to the process-wide API service of {@link acquireSharedService}. */
+export interface SharedServiceLease {
+  readonly socketPath: string;
+  /** Drops this reference; the last one stops the service and removes its directory. */
+  release(): Promise<void>;
+}
+
+interface SharedService {
+  refs: number;
+  started: Promise<PodmanService>;
+}
+
+const sharedPaths = new Map<string, string>();
+const sharedServices = new Map<string, SharedService>();
+/** Services being stopped by their last release, by socket path (a new start waits for it). */
+const sharedStopping = new Map<string, Promise<void>>();
+const processTag = randomBytes(4).toString("hex");
+
+/**
+ * The socket path of the process-wide API service for `podmanPath` with this `CONTAINERS_CONF`:
+ * `<tmp>/keyhole-podman-svc-<process tag>-<n>/podman.sock`, the same for every backend of the
+ * process that asks with the same key (so a `keyhole compare` of podman-file and podman-pass
+ * starts one service, not two). Nothing is created until {@link acquireSharedService}.
+ */
+export function sharedSocketPath(podmanPath: string, containersConf: string | undefined): string {
+  const key = JSON.stringify([podmanPath, containersConf ?? null]);
+  let path = sharedPaths.get(key);
+  if (!path) {
+    path = join(tmpdir(), `${SHARED_DIR_PREFIX}${processTag}-${sharedPaths.size}`, "podman.sock");
+    sharedPaths.set(key, path);
+  }
+  return path;
+}
+
+/** Name prefix of the shared services' directories (gc removes dead ones). */
+export const SHARED_DIR_PREFIX = "keyhole-podman-svc-";
+
+/**
+ * Takes a reference to the shared service at `options.socketPath` (from
+ * {@link sharedSocketPath}), starting it (in a fresh 0700 directory) if no one holds it. The
+ * last {@link SharedServiceLease.release} stops it and removes the directory; a later acquire
+ * starts a new one at the same path.
+ */
+export async function acquireSharedService(
+  options: PodmanServiceOptions,
+): Promise<SharedServiceLease> {
+  const { socketPath } = options;
+  let entry = sharedServices.get(socketPath);
+  if (!entry) {
+    const dir = dirname(socketPath);
+    const previous = sharedStopping.get(socketPath);
+    const started = (async () => {
+      await previous;
+      // Not recursive: an existing directory of this name is not ours, so fail rather than use it.
+      await mkdir(dir, { mode: 0o700 });
+      try {
+        return await startPodmanService(options);
+      } catch (error) {
+        await rm(dir, { recursive: true, force: true });
+        throw error;
+      }
+    })();
+    entry = { refs: 0, started };
+    sharedServices.set(socketPath, entry);
+    started.catch(() => {
+      if (sharedServices.get(socketPath) === entry) sharedServices.delete(socketPath);
+    });
+  }
+  const held = entry;
+  held.refs++;
+  try {
+    await held.started;
+  } catch (error) {
+    held.refs--;
+    throw error;
+  }
+  const release = once(async () => {
+    held.refs--;
+    if (held.refs > 0) return;
+    if (sharedServices.get(socketPath) === held) sharedServices.delete(socketPath);
+    const stopping = (async () => {
+      const service = await held.started;
+      await service.stop();
+      await rm(dirname(socketPath), { recursive: true, force: true });
+    })();
+    sharedStopping.set(socketPath, stopping);
+    try {
+      await stopping;
+    } finally {
+      if (sharedStopping.get(socketPath) === stopping) sharedStopping.delete(socketPath);
+    }
+  });
+  return { socketPath, release };
 }

@@ -11,5 +11,7 @@ await backend.run({
   command: ["sh", "-c", "trap 'exit 0' TERM; while :; do sleep 1; done"],
   secrets: [{ secret, as: "file" }],
 });
-process.stdout.write(`${JSON.stringify({ runId: backend.runId })}\n`);
+process.stdout.write(
+  `${JSON.stringify({ runId: backend.runId, socket: backend.engine.endpoint?.replace("unix://", "") })}\n`,
+);
 setInterval(() => {}, 60_000);
