@@ -30,6 +30,39 @@ describe("ProcScanner", () => {
     expect(scanner.maxProcesses).toBeGreaterThan(1);
   });
 
+  it("searches unchanged processes again for values watched later, and for a label watched anew", async () => {
+    const early = randomBytes(16).toString("hex");
+    const late = randomBytes(16).toString("hex");
+    const renewed = randomBytes(16).toString("hex");
+    const scanner = new ProcScanner();
+    scanner.watch("early", early);
+    scanner.watch("renewed", randomBytes(16).toString("hex"));
+    const child = spawn("sh", ["-c", "sleep 30", "kh-scan-test", late], {
+      env: { ...process.env, KH_SCAN_TEST: renewed },
+      stdio: "ignore",
+    });
+    children.push(child);
+    await new Promise((r) => setTimeout(r, 200));
+    await scanner.settle();
+    expect(scanner.hits().filter((h) => h.pid === child.pid)).toEqual([]);
+    // The child did not change since: only the new needles can find it.
+    scanner.watch("late", late);
+    await scanner.settle();
+    expect(scanner.hits().filter((h) => h.pid === child.pid)).toEqual([
+      { pid: child.pid, comm: "sh", where: "cmdline", value: "late" },
+    ]);
+    scanner.watch("renewed", renewed);
+    await scanner.settle();
+    expect(
+      scanner
+        .hits()
+        .filter((h) => h.pid === child.pid)
+        .map((h) => `${h.where}:${h.value}`)
+        .sort(),
+    ).toEqual(["cmdline:late", "environ:renewed"]);
+    expect(scanner.samples).toBe(3);
+  });
+
   it("finds nothing when no process holds the value", async () => {
     const scanner = new ProcScanner();
     scanner.watch("absent", randomBytes(16).toString("hex"));
