@@ -99,6 +99,21 @@ describe("the check catalogue", () => {
     expect(rows).toEqual(CHECKS.map((c) => c.id));
   });
 
+  // Issue 14: the README called "anything left after dispose()" an invariant, but
+  // rest.plaintext-after-dispose is not one. The bullet now names the invariant checks by id.
+  it("is documented: the README's invariant bullet names exactly the invariant checks", () => {
+    const readme = readFileSync(new URL("../README.md", import.meta.url), "utf8");
+    const bullet = readme.match(/^- an invariant check[\s\S]*?(?=\n- |\n\n)/m)?.[0] ?? "";
+    const named = [...bullet.matchAll(/`([a-z]+\.[a-z0-9-]+)`/g)]
+      .map((m) => m[1]!)
+      .filter((id) => CHECKS.some((c) => c.id === id));
+    const invariants = CHECKS.filter((c) => c.invariant).map((c) => c.id);
+    expect(new Set(named.filter((id) => invariants.includes(id)))).toEqual(new Set(invariants));
+    expect(bullet.replace(/\s+/g, " ")).toContain(
+      "`rest.plaintext-after-dispose`, is not an invariant",
+    );
+  });
+
   it("is frozen data", () => {
     expect(Object.isFrozen(CHECKS)).toBe(true);
     expect(Object.isFrozen(CHECKS[0])).toBe(true);

@@ -127,7 +127,7 @@ const FIXTURES: Record<FixtureId, FixtureDef> = {
     requires: ["fileDelivery", "fileOwnership", "fileMode"],
     async prepare(pass) {
       const value = pass.newValue("owned");
-      const plain = pass.newValue("plain");
+      const plain = pass.newPlainValue();
       const secret = await pass.createSecret("owned", value);
       return {
         deliveries: [{ secret, as: "file", uid: 2000, gid: 2000, mode: 0o400 }],

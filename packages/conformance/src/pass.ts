@@ -27,6 +27,25 @@ export function sha256(value: string | Uint8Array): string {
 }
 
 /**
+ * What a pass takes before the backend exists (before its factory runs, before `ready()`): the
+ * start time, the entries of the temp dir and the host process watch. A backend that makes a
+ * temp dir while it is created or in `ready()` and later writes values into it is then still
+ * looked at by hygiene.temp-files, and its processes are watched from the first one.
+ */
+export class PassBaseline {
+  /** When the pass started (epoch ms). */
+  readonly startedAt = Date.now();
+  /** The names in the temp dir before the backend existed. */
+  readonly tmpEntries: ReadonlySet<string> = new Set(safeReaddir(tmpdir()));
+  /** The host process watch, started at once. */
+  readonly procs = new ProcScanner();
+
+  constructor() {
+    this.procs.start(1000);
+  }
+}
+
+/**
  * Everything one backend's pass shares between its checks: the backend, its test values (all
  * redacted from the report), the secrets and workloads it made, the host oracle and the
  * process sampler. Internal to the suite.
@@ -36,14 +55,14 @@ export class Pass {
   readonly caps: Capabilities;
   readonly image: string;
   readonly redactor = new Redactor();
-  readonly procs = new ProcScanner();
+  readonly procs: ProcScanner;
   readonly cli: EngineCli | undefined;
   /** Short random tag in every name this pass creates. */
   readonly tag = randomBytes(3).toString("hex");
-  /** When the pass started (epoch ms). */
-  readonly startedAt = Date.now();
-  /** The names in the temp dir when the pass started (hygiene.temp-files looks at what is new). */
-  readonly tmpBaseline: ReadonlySet<string> = new Set(safeReaddir(tmpdir()));
+  /** When the pass started, before the backend was created (epoch ms). */
+  readonly startedAt: number;
+  /** The names in the temp dir before the backend was created (hygiene.temp-files looks at what is new). */
+  readonly tmpBaseline: ReadonlySet<string>;
   /** Printable test values by label, for host scans. */
   readonly textValues = new Map<string, string>();
   /** Every secret name this pass asked the backend to create. */
@@ -62,8 +81,16 @@ export class Pass {
   readonly hostProbes: HostProbeCounts = { engineCli: 0, storageScans: 0 };
   readonly signal: AbortSignal | undefined;
 
-  constructor(backend: SecretBackend, image: string, signal?: AbortSignal) {
+  constructor(
+    backend: SecretBackend,
+    image: string,
+    baseline: PassBaseline = new PassBaseline(),
+    signal?: AbortSignal,
+  ) {
     this.backend = backend;
+    this.procs = baseline.procs;
+    this.startedAt = baseline.startedAt;
+    this.tmpBaseline = baseline.tmpEntries;
     this.caps = { ...backend.capabilities };
     this.image = image;
     const cli = engineCli(backend.engine);
@@ -85,7 +112,6 @@ export class Pass {
    * on a busy machine, so the pass starts asking early).
    */
   storageScope(): Promise<StorageScope> {
-    if (!this.cli) return Promise.reject(new Error("No host-side oracle for this engine."));
     this.#scope ??= storageScope(this.backend.engine, this.cli, this.caps.engineSecretStore);
     return this.#scope;
   }
@@ -96,6 +122,14 @@ export class Pass {
     this.addValue(label, value);
     this.textValues.set(label, value);
     return value;
+  }
+
+  /**
+   * A fresh random value that is **not** a secret (a plain env variable): neither redacted nor
+   * looked for on the host, as a backend may pass plain env on a command line.
+   */
+  newPlainValue(): string {
+    return randomBytes(16).toString("hex");
   }
 
   /** Registers a value made elsewhere (binary, large) for redaction and process sampling. */

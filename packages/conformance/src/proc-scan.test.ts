@@ -1,4 +1,4 @@
-import { spawn } from "node:child_process";
+import { execFileSync, spawn } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { afterEach, describe, expect, it } from "vitest";
 import { ProcScanner } from "./proc-scan.js";
@@ -69,5 +69,37 @@ describe("ProcScanner", () => {
     await scanner.settle();
     expect(scanner.hits()).toEqual([]);
     expect(scanner.maxProcesses).toBeGreaterThan(0);
+  });
+
+  // Issue 14: a value in the argv of a process that lived ~0.2 s was missed (samples once a
+  // second, and a sample itself takes about a second on a loaded host).
+  it("catches a value in the argv of a process that lives 0.2 s, and in a short-lived one's environment", async () => {
+    const marker = randomBytes(16).toString("hex");
+    const scanner = new ProcScanner();
+    scanner.watch("marker", marker);
+    scanner.start(1000);
+    const short = spawn("sh", ["-c", "sleep 0.2", "kh-short", marker], { stdio: "ignore" });
+    await new Promise((r) => short.on("close", r));
+    const brief = spawn("true", [], { env: { KH_SCAN_TEST: marker }, stdio: "ignore" });
+    await new Promise((r) => brief.on("close", r));
+    execFileSync("sh", ["-c", "true", "kh-sync", marker]);
+    await scanner.stop();
+    const found = scanner
+      .hits()
+      .map((h) => `${h.comm} ${h.where} ${h.via}`)
+      .sort();
+    expect(found).toEqual(expect.arrayContaining(["sh cmdline spawn", "true environ spawn"]));
+    expect(scanner.hits().filter((h) => h.via === "spawn" && h.comm === "sh")).toHaveLength(2);
+    expect(JSON.stringify(scanner.hits())).not.toContain(marker);
+  });
+
+  it("stops looking at spawns once stopped", async () => {
+    const marker = randomBytes(16).toString("hex");
+    const scanner = new ProcScanner();
+    scanner.watch("marker", marker);
+    scanner.start(60_000);
+    await scanner.stop();
+    execFileSync("sh", ["-c", "true", "kh-after", marker]);
+    expect(scanner.hits().filter((h) => h.via === "spawn")).toEqual([]);
   });
 });

@@ -1,5 +1,7 @@
 import { closeSync, openSync, readdirSync, readlinkSync, readSync } from "node:fs";
 import { readdir } from "node:fs/promises";
+import { basename } from "node:path";
+import { type SpawnRecord, watchSpawns } from "./spawn-watch.js";
 
 /** A value seen in a host process's argv or environment (the value itself is never kept). */
 export interface ProcHit {
@@ -9,6 +11,8 @@ export interface ProcHit {
   where: "cmdline" | "environ";
   /** The label of the value (e.g. `"file"`), never the value. */
   value: string;
+  /** `spawn`: seen as this Node process started it; `sample`: in a snapshot of /proc. */
+  via?: "spawn" | "sample";
 }
 
 interface ProcEntry {
@@ -27,10 +31,9 @@ interface ProcEntry {
 class ProcSnapshots {
   readonly #ownNs: string | undefined;
   readonly unavailable: string | undefined;
-  /** pid → whether it lives in our PID namespace (a pid is rarely reused within a run). */
-  readonly #inNs = new Map<string, boolean>();
   #latest: { at: number; entries: ProcEntry[] } | undefined;
-  #pending: Promise<ProcEntry[]> | undefined;
+  /** The snapshot being taken (or queued), and when it was asked for. */
+  #pending: { at: number; entries: Promise<ProcEntry[]> } | undefined;
 
   constructor() {
     let ns: string | undefined;
@@ -45,15 +48,39 @@ class ProcSnapshots {
     this.unavailable = why;
   }
 
-  /** A snapshot at most `maxAgeMs` old (taking one if needed; concurrent callers share it). */
-  get(maxAgeMs: number): Promise<ProcEntry[]> {
-    if (this.#latest && Date.now() - this.#latest.at <= maxAgeMs) {
+  /**
+   * A snapshot begun at most `maxAgeMs` before this call (taking one if needed; concurrent
+   * callers share it). `strict`: a snapshot already under way that began earlier is not reused
+   * but a new one queued behind it, so `get(0, true)` always sees the processes that existed
+   * when it was called; otherwise (timer samples) any snapshot under way is good enough, which
+   * keeps sampling from running back to back on a loaded host.
+   */
+  get(maxAgeMs: number, strict = false): Promise<ProcEntry[]> {
+    const now = Date.now();
+    if (this.#latest && now - this.#latest.at <= maxAgeMs) {
       return Promise.resolve(this.#latest.entries);
     }
-    this.#pending ??= this.#take().finally(() => {
-      this.#pending = undefined;
-    });
-    return this.#pending;
+    if (this.#pending && (!strict || now - this.#pending.at <= maxAgeMs)) {
+      return this.#pending.entries;
+    }
+    const before = this.#pending?.entries.catch(() => []) ?? Promise.resolve([]);
+    const pending = { at: now, entries: before.then(() => this.#take()) };
+    this.#pending = pending;
+    void pending.entries
+      .finally(() => {
+        if (this.#pending === pending) this.#pending = undefined;
+      })
+      .catch(() => {});
+    return pending.entries;
+  }
+
+  /** True when `pid` lives in this process's PID namespace (false when gone or unreadable). */
+  #ours(pid: string): boolean {
+    try {
+      return readlinkSync(`/proc/${pid}/ns/pid`) === this.#ownNs;
+    } catch {
+      return false;
+    }
   }
 
   async #take(): Promise<ProcEntry[]> {
@@ -72,22 +99,18 @@ class ProcSnapshots {
     for (let i = 0; i < pids.length; i += PIDS_PER_TURN) {
       if (i > 0) await new Promise<void>((r) => setImmediate(r));
       for (const pid of pids.slice(i, i + PIDS_PER_TURN)) {
-        let inNs = this.#inNs.get(pid);
-        if (inNs === undefined) {
-          try {
-            inNs = readlinkSync(`/proc/${pid}/ns/pid`) === this.#ownNs;
-          } catch {
-            continue; // gone, or not ours to read
-          }
-          this.#inNs.set(pid, inNs);
-        }
-        if (!inNs) continue;
-        entries.push({
+        // The namespace is asked on every snapshot, before and after reading, never cached:
+        // pids are reused within minutes on a busy host (pid_max 32768 here, ~18 000 pids in
+        // 15 min), so a pid that was a host process may now be a container's, whose processes
+        // hold values on purpose (a cached answer made podman-pass "expose" its env value).
+        if (!this.#ours(pid)) continue;
+        const entry = {
           pid: Number(pid),
           comm: (readProc(`/proc/${pid}/comm`)?.toString("utf8") ?? "?").trim(),
           cmdline: readProc(`/proc/${pid}/cmdline`) ?? Buffer.alloc(0),
           environ: readProc(`/proc/${pid}/environ`) ?? Buffer.alloc(0),
-        });
+        };
+        if (this.#ours(pid)) entries.push(entry);
       }
     }
     this.#latest = { at, entries };
@@ -134,9 +157,16 @@ function readProc(path: string): Buffer | undefined {
 let snapshots: ProcSnapshots | undefined;
 
 /**
- * Samples the argv and environment of every process in this process's PID namespace (the
- * host's, when keyhole runs on the host) for the values of one pass, while the pass works: on a
- * timer and whenever the pass asks (after a secret is created, after a workload started).
+ * Looks for the values of one pass in the argv and environment of host processes, two ways:
+ *
+ * - every process **this Node process starts** (the backend's engine CLI calls, its helpers) is
+ *   checked as it is spawned ({@link watchSpawns}), however short it lives;
+ * - every process in this process's PID namespace (the host's, when keyhole runs on the host) is
+ *   sampled from `/proc` on a timer and whenever the pass asks (after a secret is created,
+ *   after a workload started). A sample reads three files per process: with ~600 processes on
+ *   a loaded 2-core host one took about a second, so a process that neither this Node process
+ *   started nor lives that long (a child of the engine CLI, a daemon's helper) can be missed.
+ *
  * Processes inside containers live in other PID namespaces and are skipped on purpose: probes
  * put values there deliberately. All scanners of a process share one snapshot per interval.
  */
@@ -151,9 +181,12 @@ export class ProcScanner {
   readonly #searched = new Map<string, { data: Buffer; needles: number; generation: number }>();
   #generation = 0;
   #timer: NodeJS.Timeout | undefined;
+  #unwatch: (() => void) | undefined;
   #interval = 1000;
   /** How many snapshots this scanner looked at. */
   samples = 0;
+  /** How many processes started by this Node process were checked as they were spawned. */
+  spawns = 0;
   /** The largest number of processes one snapshot held. */
   maxProcesses = 0;
 
@@ -177,6 +210,7 @@ export class ProcScanner {
 
   /** Samples every `intervalMs` until {@link stop}. The timer never keeps Node alive. */
   start(intervalMs = 1000): void {
+    this.#unwatch ??= watchSpawns((r) => this.#checkSpawn(r));
     if (this.unavailable || this.#timer) return;
     this.#interval = intervalMs;
     this.#timer = setInterval(() => this.sample(), intervalMs);
@@ -186,6 +220,8 @@ export class ProcScanner {
 
   /** Stops the timer and waits for a last sample. */
   async stop(): Promise<void> {
+    this.#unwatch?.();
+    this.#unwatch = undefined;
     if (this.#timer) clearInterval(this.#timer);
     this.#timer = undefined;
     await this.settle();
@@ -208,7 +244,7 @@ export class ProcScanner {
   /** Takes a fresh sample and waits for it and every earlier one. */
   async settle(): Promise<void> {
     if (this.unavailable || this.#needles.size === 0) return;
-    const fresh = snapshots!.get(0).then((entries) => this.#check(entries));
+    const fresh = snapshots!.get(0, true).then((entries) => this.#check(entries));
     await Promise.all([...this.#inFlight, fresh]);
   }
 
@@ -230,7 +266,7 @@ export class ProcScanner {
           if (forms.some((f) => data.includes(f))) {
             const hit = `${e.pid}:${where}:${label}`;
             if (!this.#hits.has(hit)) {
-              this.#hits.set(hit, { pid: e.pid, comm: e.comm, where, value: label });
+              this.#hits.set(hit, { pid: e.pid, comm: e.comm, where, value: label, via: "sample" });
             }
           }
         }
@@ -239,6 +275,22 @@ export class ProcScanner {
     }
     this.samples++;
     this.maxProcesses = Math.max(this.maxProcesses, entries.length);
+  }
+
+  #checkSpawn(r: SpawnRecord): void {
+    this.spawns++;
+    const pid = r.pid ?? 0;
+    const comm = basename(r.file).slice(0, 15);
+    const seen = { cmdline: r.argv.join("\0"), environ: r.envPairs.join("\0") };
+    for (const where of ["cmdline", "environ"] as const) {
+      const data = Buffer.from(seen[where]);
+      for (const [label, forms] of this.#needles) {
+        const key = `spawn:${pid}:${where}:${label}`;
+        if (!this.#hits.has(key) && forms.some((f) => data.includes(f))) {
+          this.#hits.set(key, { pid, comm, where, value: label, via: "spawn" });
+        }
+      }
+    }
   }
 
   /** Every hit so far (call {@link settle} first for an up-to-date answer). */

@@ -6,7 +6,7 @@ import { IMPLEMENTATIONS } from "./checks/index.js";
 import { type BatchImpl, isBatch, type Part, type PartOutput } from "./checks/types.js";
 import { type FixtureId, FixturePool, type FixtureState } from "./fixtures.js";
 import { type Gate, judge, type Measurement } from "./judge.js";
-import { Pass, partsScript, USERS } from "./pass.js";
+import { Pass, PassBaseline, partsScript, USERS } from "./pass.js";
 import type { Redactor } from "./redaction.js";
 import {
   type BackendReport,
@@ -55,9 +55,18 @@ export const TOOL_VERSION: string = (
 ).version;
 
 /**
+ * A function that creates a backend. Handing the runner a factory rather than a backend lets it
+ * take its baselines (temp dir entries, host process watch) **before** the backend exists, so
+ * state the backend makes while it is created is looked at too.
+ */
+export type BackendFactory = () => SecretBackend | Promise<SecretBackend>;
+
+/**
  * Runs the conformance catalogue (or `options.checks`) against one backend and returns the
  * report. The backend is **disposed** at the end (lifecycle.cleanup checks that dispose leaves
- * nothing behind), so hand it a backend made for this run.
+ * nothing behind), so hand it a backend made for this run — preferably as a factory
+ * (`() => myBackend()`): then the baselines are taken before the backend is created (given a
+ * backend, they are taken before its `ready()`). A factory that throws makes this reject.
  *
  * @example
  * ```ts
@@ -68,7 +77,7 @@ export const TOOL_VERSION: string = (
  * ```
  */
 export function runConformance(
-  backend: SecretBackend,
+  backend: SecretBackend | BackendFactory,
   options: ConformanceOptions = {},
 ): Promise<Report> {
   return runComparison([backend], options);
@@ -86,13 +95,18 @@ export function runConformance(
  * ```
  */
 export async function runComparison(
-  backends: readonly SecretBackend[],
+  backends: readonly (SecretBackend | BackendFactory)[],
   options: ConformanceOptions = {},
 ): Promise<Report> {
   const started = Date.now();
   const startedAt = new Date(started).toISOString();
   const selected = selectChecks(options.checks);
-  const passes = await Promise.all(backends.map((b) => runBackend(b, selected, options)));
+  // Settled, not Promise.all: a factory that throws must not leave the other passes running
+  // (and their backends undisposed) behind the rejection.
+  const settled = await Promise.allSettled(backends.map((b) => runBackend(b, selected, options)));
+  const failed = settled.find((s) => s.status === "rejected");
+  if (failed) throw failed.reason;
+  const passes = settled.map((s) => (s as PromiseFulfilledResult<PassOutcome>).value);
   let report: Report = {
     schemaVersion: SCHEMA_VERSION,
     tool: { name: "@keyhole/conformance", version: TOOL_VERSION },
@@ -114,7 +128,28 @@ interface PassOutcome {
 }
 
 async function runBackend(
+  target: SecretBackend | BackendFactory,
+  selected: readonly CheckDefinition[],
+  options: ConformanceOptions,
+): Promise<PassOutcome> {
+  const baseline = new PassBaseline();
+  let backend: SecretBackend;
+  try {
+    backend = typeof target === "function" ? await target() : target;
+  } catch (error) {
+    await baseline.procs.stop();
+    throw error;
+  }
+  try {
+    return await runPass(backend, baseline, selected, options);
+  } finally {
+    await baseline.procs.stop();
+  }
+}
+
+async function runPass(
   backend: SecretBackend,
+  baseline: PassBaseline,
   selected: readonly CheckDefinition[],
   options: ConformanceOptions,
 ): Promise<PassOutcome> {
@@ -161,9 +196,8 @@ async function runBackend(
     };
   }
 
-  const pass = new Pass(backend, image, options.signal);
-  pass.procs.start(1000);
-  if (pass.cli && selected.some((c) => c.group === "rest")) {
+  const pass = new Pass(backend, image, baseline, options.signal);
+  if (selected.some((c) => c.group === "rest")) {
     // Asked early and cached: the answer (e.g. `podman info`) is slow on a busy host.
     pass.storageScope().catch(() => {});
   }
@@ -225,7 +259,7 @@ async function runBackend(
     }
   } finally {
     await dispose();
-    await pass.procs.stop();
+    await pass.procs.settle();
   }
 
   let report: BackendReport = {

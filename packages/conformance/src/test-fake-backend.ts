@@ -5,6 +5,7 @@ import {
   type Capabilities,
   EngineUnavailableError,
   newRunId,
+  type RunSpec,
   registerSecretValue,
   type SecretBackend,
   SecretExistsError,
@@ -43,6 +44,14 @@ export interface FakeOptions {
   unavailable?: string;
   /** What a workload's exec prints on stdout (default nothing, exit 1). */
   execStdout?: (argv: string[]) => string;
+  /** Extra behaviour (e.g. a leak) run at the end of `ready()`. */
+  onReady?: () => void | Promise<void>;
+  /** Extra behaviour run once `createSecret` accepted a value. */
+  onCreateSecret?: (name: string, value: Uint8Array) => void | Promise<void>;
+  /** Extra behaviour run once `run` accepted a spec. */
+  onRun?: (spec: RunSpec) => void | Promise<void>;
+  /** Extra behaviour run at the start of `dispose()`. */
+  onDispose?: () => void | Promise<void>;
 }
 
 /** An in-memory fake backend; `runs` counts workloads it "started", `sessions` exec and scrub calls. */
@@ -64,6 +73,7 @@ export function fakeBackend(
     async ready() {
       if (options.unavailable)
         throw new EngineUnavailableError(id, options.unavailable, "start the fake");
+      await options.onReady?.();
       return { version: "0.0.0-fake" };
     },
     async createSecret(name: string, value: string | Uint8Array) {
@@ -80,6 +90,7 @@ export function fakeBackend(
         envSafe: !bytes.includes(0),
       };
       secrets.set(name, handle);
+      await options.onCreateSecret?.(name, bytes);
       return handle;
     },
     async replaceSecret(secret: SecretHandle): Promise<SecretHandle> {
@@ -95,6 +106,7 @@ export function fakeBackend(
     },
     async run(spec: unknown): Promise<Workload> {
       const normalized = validateRunSpec(id, actual, spec);
+      await options.onRun?.(normalized.spec);
       backend.runs++;
       const containerId = `fake${backend.runs}`;
       return {
@@ -115,6 +127,7 @@ export function fakeBackend(
       };
     },
     async dispose() {
+      await options.onDispose?.();
       backend.disposed = true;
       secrets.clear();
     },

@@ -49,8 +49,10 @@ export interface DescribeConformanceOptions {
  * declared in `expectUnmeasurable` (declared ones are skipped with both reasons, never passed).
  * `exposed` alone never fails: it is a finding about the engine. Prints the pass's wall time and workload starts.
  *
- * Engines of kind `"other"` have no host-side oracle: their host checks are skipped with that
- * reason unless you pass a probe image and keep them.
+ * Every selected check runs, whatever the engine kind, and each test judges exactly the result
+ * `runConformance` reports for it (the factory is handed to it, so baselines are taken before
+ * the backend is created). Checks keyhole cannot measure for this backend (e.g. those that ask
+ * the engine's own CLI, for an engine of kind `"other"`) come out `unmeasurable` with a reason.
  *
  * @example
  * ```ts
@@ -79,18 +81,13 @@ export function describeConformance(
 
   describe(options.name ?? "keyhole conformance", () => {
     let backendReport: BackendReport | undefined;
-    let hostless = false;
     let failure: unknown;
 
     beforeAll(async () => {
       if (toRun.length === 0) return;
       try {
-        const backend = await factory();
-        hostless = backend.engine.kind === "other";
-        const checks = toRun.filter((c) => !(hostless && c.host)).map((c) => c.id);
-        if (checks.length === 0) return;
-        const report = await runConformance(backend, {
-          checks,
+        const report = await runConformance(factory, {
+          checks: toRun.map((c) => c.id),
           ...(options.image ? { image: options.image } : {}),
         });
         backendReport = report.backends[0];
@@ -106,9 +103,6 @@ export function describeConformance(
         const reason = skip[def.id];
         if (reason !== undefined) ctx.skip(reason);
         if (failure) throw failure;
-        if (hostless && def.host) {
-          ctx.skip('engine kind "other": keyhole has no host-side oracle for this check');
-        }
         if (!backendReport) throw new Error("The conformance pass produced no report.");
         if (!backendReport.available) {
           const why = backendReport.unavailableReason ?? "ready() failed";

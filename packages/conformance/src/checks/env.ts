@@ -209,11 +209,11 @@ export const envChecks: Record<string, CheckImpl> = {
   },
 };
 
-/** The `error` a host-side check returns for engines keyhole cannot look at from the host. */
+/** The `unmeasurable` a check that needs the engine CLI returns for engines keyhole has no CLI for. */
 export function hostless(kind: string): Measurement {
   return {
-    outcome: "error",
-    reason: `keyhole has no host-side oracle for engine kind "${kind}"; skip this check (describeConformance skips it for you) or give the backend an engine of kind podman or docker.`,
+    outcome: "unmeasurable",
+    reason: `This check asks the engine's own CLI, bypassing the adapter, and keyhole has none for engine kind "${kind}". If your backend drives Podman or Docker, declare engine.kind "podman" or "docker" (and engine.env / engine.endpoint) so it can.`,
   };
 }
 

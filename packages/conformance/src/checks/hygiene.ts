@@ -175,7 +175,7 @@ export const hygieneChecks: Record<string, CheckImpl> = {
       const procs = pass.procs;
       if (procs.unavailable)
         return {
-          outcome: "error",
+          outcome: "unmeasurable",
           reason: `Host processes cannot be sampled: ${procs.unavailable}.`,
         };
       await procs.settle();
@@ -183,8 +183,10 @@ export const hygieneChecks: Record<string, CheckImpl> = {
       pass.record({
         where: "host",
         argv: ["(read /proc/*/cmdline and /proc/*/environ in node)"],
-        stdout: hits.map((h) => `pid ${h.pid} ${h.comm} ${h.where} [${h.value}]`).join("\n"),
-        note: `${procs.samples} samples of up to ${procs.maxProcesses} host processes (container processes excluded by PID namespace)`,
+        stdout: hits
+          .map((h) => `pid ${h.pid} ${h.comm} ${h.where} [${h.value}] (${h.via ?? "sample"})`)
+          .join("\n"),
+        note: `${procs.spawns} processes started by this Node process checked as spawned; ${procs.samples} samples of up to ${procs.maxProcesses} host processes (container processes excluded by PID namespace)`,
       });
       return {
         outcome: hits.length > 0 ? "exposed" : "protected",
@@ -194,7 +196,7 @@ export const hygieneChecks: Record<string, CheckImpl> = {
                 .slice(0, 3)
                 .map((h) => `${h.comm}[${h.pid}] ${h.where}`)
                 .join(", ")}`
-            : `${procs.samples} samples of ≤${procs.maxProcesses} processes, no value`,
+            : `${procs.spawns} spawned processes and ${procs.samples} samples of ≤${procs.maxProcesses} processes, no value`,
       };
     },
   },

@@ -1,12 +1,23 @@
 import { isTmpfs, type ScanResult, type StorageHit, scanStorage } from "../host-scan.js";
 import type { Measurement } from "../judge.js";
 import type { Pass } from "../pass.js";
-import { hostless } from "./env.js";
 import type { CheckImpl } from "./types.js";
 
-/** Values scanned for on the host: every printable test value but the plain env marker. */
+/** Values scanned for on the host: every printable test value (plain env values are not among them). */
 function scannedValues(pass: Pass): Map<string, string> {
-  return new Map([...pass.textValues].filter(([label]) => label !== "plain"));
+  return new Map(pass.textValues);
+}
+
+/**
+ * `unmeasurable` when keyhole knows no storage to scan: no engine CLI to ask (engine kind
+ * `"other"`) and no `engine.storage` declared.
+ */
+function noStorage(pass: Pass): Measurement | undefined {
+  if (pass.cli || (pass.backend.engine.storage ?? []).length > 0) return undefined;
+  return {
+    outcome: "unmeasurable",
+    reason: `keyhole cannot ask an engine of kind "${pass.backend.engine.kind}" where it keeps state, and the backend declares no engine.storage. Declare the host paths of your store and state in engine.storage to have them scanned.`,
+  };
 }
 
 /** Writable layers of the pass's workloads (a copy written into a container's own filesystem). */
@@ -92,7 +103,8 @@ export const restChecks: Record<string, CheckImpl> = {
   "rest.plaintext-on-host": {
     fixtures: ["file", "env"],
     async measure({ pass }) {
-      if (!pass.cli) return hostless(pass.backend.engine.kind);
+      const unmeasurable = noStorage(pass);
+      if (unmeasurable) return unmeasurable;
       const scan = await scanWhileRunning(pass);
       recordScan(pass, scan, "files under the engine's storage holding a value");
       const contradictions: string[] = [];
@@ -112,7 +124,8 @@ export const restChecks: Record<string, CheckImpl> = {
   "rest.plaintext-on-disk": {
     fixtures: ["file", "env"],
     async measure({ pass }) {
-      if (!pass.cli) return hostless(pass.backend.engine.kind);
+      const unmeasurable = noStorage(pass);
+      if (unmeasurable) return unmeasurable;
       const scan = await scanWhileRunning(pass);
       recordScan(pass, scan, "files under the engine's storage holding a value");
       const onDisk = scan.hits.filter((h) => !isTmpfs(h.fsType));
@@ -130,7 +143,8 @@ export const restChecks: Record<string, CheckImpl> = {
   "rest.plaintext-after-dispose": {
     fixtures: ["file"],
     async measure({ pass }): Promise<Measurement> {
-      if (!pass.cli) return hostless(pass.backend.engine.kind);
+      const unmeasurable = noStorage(pass);
+      if (unmeasurable) return unmeasurable;
       if (pass.disposeError === undefined)
         return { outcome: "error", reason: "dispose() did not run." };
       const scope = await pass.storageScope();
