@@ -49,7 +49,7 @@ describe("ProcScanner", () => {
     scanner.watch("late", late);
     await scanner.settle();
     expect(scanner.hits().filter((h) => h.pid === child.pid)).toEqual([
-      { pid: child.pid, comm: "sh", where: "cmdline", value: "late" },
+      { pid: child.pid, comm: "sh", where: "cmdline", value: "late", via: "sample" },
     ]);
     scanner.watch("renewed", renewed);
     await scanner.settle();
