@@ -26,7 +26,9 @@ export { ResourceTracker } from "./tracker.js";
 export type {
   Capabilities,
   CreateSecretOptions,
+  EngineCluster,
   EngineInfo,
+  EngineNode,
   EngineStoragePath,
   EnvDelivery,
   ExecOptions,

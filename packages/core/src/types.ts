@@ -61,6 +61,48 @@ export interface EngineInfo {
    * from `PATH` with `env` and `endpoint` applied.
    */
   cli?: readonly string[];
+  /**
+   * The nodes of a multi-node engine (a Swarm of several nodes), for checks that ask which
+   * nodes hold a copy of a secret. Undefined on a one-node engine.
+   *
+   * @example
+   * ```ts
+   * cluster: {
+   *   nodes: [
+   *     { name: "n1", id: "iya5…", role: "manager", endpoint: "unix:///var/tmp/keyhole-cl/default/n1/docker.sock",
+   *       storage: [{ path: "/var/tmp/keyhole-cl/default/n1/data", kind: "engine" }] },
+   *   ],
+   * }
+   * ```
+   */
+  cluster?: EngineCluster;
+}
+
+/** The nodes of a multi-node engine, for {@link EngineInfo.cluster}. */
+export interface EngineCluster {
+  /** Every node keyhole can reach, managers first. */
+  readonly nodes: readonly EngineNode[];
+  /**
+   * argv prefix of a command that kills (`… kill <node name>`) and restarts
+   * (`… start <node name>`) one node's engine, for node-loss checks; only a cluster keyhole brought
+   * up itself has one (`node scripts/cluster.mjs --name <name>`). Undefined: node-loss checks are
+   * not applicable.
+   */
+  readonly control?: readonly string[];
+}
+
+/** One node of an {@link EngineCluster}. */
+export interface EngineNode {
+  /** A name unique in the cluster (the node map's, else the node's hostname). */
+  readonly name: string;
+  /** The engine's id of the node (a Swarm node id). */
+  readonly id: string;
+  /** `manager` or `worker`. */
+  readonly role: "manager" | "worker";
+  /** That node's own engine API endpoint, e.g. `unix:///…/n2/docker.sock` or `tcp://10.0.0.3:2376`. */
+  readonly endpoint: string;
+  /** Host paths of that node's state (its data root), when the node's disk is readable from here. */
+  readonly storage?: readonly EngineStoragePath[];
 }
 
 /** One host path where an engine or backend keeps state, for {@link EngineInfo.storage}. */
@@ -182,6 +224,11 @@ export interface Workload extends AsyncDisposable {
   readonly backendId: string;
   /** The file targets of this run, normalised to absolute paths, in delivery order. */
   readonly fileTargets: readonly string[];
+  /**
+   * The node the workload runs on ({@link EngineNode.name}), on engines with several nodes;
+   * undefined on a one-node engine.
+   */
+  readonly node?: string;
   /** Runs `argv` in a new exec session inside the container. */
   exec(argv: string[], options?: ExecOptions): Promise<ExecResult>;
   /**

@@ -1,5 +1,6 @@
 import { KEYHOLE_LABEL, KEYHOLE_RUN_LABEL } from "@keyhole/core";
 import Dockerode from "dockerode";
+import { clientFor } from "./cluster-nodes.js";
 import { engineStatus, toKeyholeError } from "./engine-errors.js";
 import { removeService } from "./service-removal.js";
 import { resolveDockerSocket } from "./socket.js";
@@ -14,15 +15,24 @@ export interface SwarmGcOptions {
   socketPath?: string;
   /** How long to wait for a removed service's container to go. Default 30 000 ms. */
   stopTimeoutMs?: number;
+  /**
+   * The engine endpoints of every node of a multi-node swarm (`unix://…`): task containers left
+   * there (e.g. by a node that was down when its service was removed) are found and removed too.
+   * Default none (a one-node swarm: the manager's own containers are handled with its services).
+   */
+  nodes?: readonly string[];
 }
 
 /** One object {@link swarmGc} found. */
 export interface SwarmGcItem {
-  kind: "service" | "secret";
+  /** `container`: a task container on one of `options.nodes`. */
+  kind: "service" | "secret" | "container";
   id: string;
   name: string;
   /** Its `keyhole.run` label. */
   runId: string | undefined;
+  /** For a container: the endpoint of the node it is on. */
+  node?: string;
 }
 
 /** What {@link swarmGc} found and (unless dry run) removed. */
@@ -78,7 +88,35 @@ export async function swarmGc(options: SwarmGcOptions = {}): Promise<SwarmGcResu
   } catch (error) {
     throw toKeyholeError(backendId, endpoint, "list keyhole's services and secrets", error);
   }
-  const found = [...services, ...secrets];
+  const nodes = (options.nodes ?? []).map((n) => ({
+    endpoint: n,
+    docker: clientFor(backendId, n),
+  }));
+  const containersOnNodes = async (): Promise<SwarmGcItem[]> => {
+    const lists = await Promise.all(
+      nodes.map(async (n) => {
+        let list: Array<{ Id: string; Names?: string[]; Labels?: Record<string, string> }>;
+        try {
+          // Swarm task containers only: plain-Docker backend containers are not ours to judge.
+          list = await n.docker.listContainers({
+            all: true,
+            filters: { label: [...label, "com.docker.swarm.service.id"] },
+          });
+        } catch (error) {
+          throw toKeyholeError(backendId, n.endpoint, "list keyhole's task containers", error);
+        }
+        return list.map((c) => ({
+          kind: "container" as const,
+          id: c.Id,
+          name: (c.Names?.[0] ?? c.Id).replace(/^\//, ""),
+          runId: c.Labels?.[KEYHOLE_RUN_LABEL],
+          node: n.endpoint,
+        }));
+      }),
+    );
+    return lists.flat();
+  };
+  const found = [...services, ...(await containersOnNodes()), ...secrets];
   if (options.dryRun) return { found, removed: false };
   for (const s of services) {
     await removeService(docker, s.id, {
@@ -86,6 +124,16 @@ export async function swarmGc(options: SwarmGcOptions = {}): Promise<SwarmGcResu
       endpoint,
       timeoutMs: options.stopTimeoutMs ?? 30_000,
     });
+  }
+  for (const c of await containersOnNodes()) {
+    const n = nodes.find((x) => x.endpoint === c.node)!;
+    try {
+      await n.docker.getContainer(c.id).remove({ force: true });
+    } catch (error) {
+      if (engineStatus(error) !== 404) {
+        throw toKeyholeError(backendId, n.endpoint, `remove the container ${c.name}`, error);
+      }
+    }
   }
   for (const s of secrets) {
     try {

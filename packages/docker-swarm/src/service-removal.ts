@@ -8,6 +8,11 @@ export interface RemoveServiceOptions {
   endpoint: string;
   /** Give up waiting for the task's container after this many milliseconds. */
   timeoutMs: number;
+  /**
+   * The engine of the node that runs the task, when it is not the manager (a multi-node swarm):
+   * its container is waited for and removed there. Default: the manager's.
+   */
+  node?: Dockerode;
 }
 
 /**
@@ -29,11 +34,12 @@ export async function removeService(
     }
   }
   const deadline = Date.now() + timeoutMs;
+  const host = options.node ?? docker;
   let forced = false;
   for (;;) {
     let left: Array<{ Id: string }>;
     try {
-      left = await docker.listContainers({
+      left = await host.listContainers({
         all: true,
         filters: { label: [`com.docker.swarm.service.id=${serviceId}`] },
       });
@@ -48,7 +54,7 @@ export async function removeService(
       forced = true;
       await Promise.all(
         left.map((c) =>
-          docker
+          host
             .getContainer(c.Id)
             .remove({ force: true })
             .catch(() => {}),

@@ -11,6 +11,8 @@ export interface ServiceSpecInput {
   run: NormalizedRunSpec;
   /** Labels for the service and its containers (ownership labels included). */
   labels: Record<string, string>;
+  /** Placement constraints, e.g. `["node.id==abc", "node.role==worker"]`. Default none. */
+  constraints?: readonly string[];
 }
 
 /** `DAC_OVERRIDE` → `CAP_DAC_OVERRIDE`: the form the service spec stores and the engine expects. */
@@ -58,6 +60,7 @@ export function buildServiceSpec(input: ServiceSpecInput): Dockerode.CreateServi
     TaskTemplate: {
       ContainerSpec: containerSpec,
       RestartPolicy: { Condition: "none", MaxAttempts: 0 },
+      ...(input.constraints?.length ? { Placement: { Constraints: [...input.constraints] } } : {}),
     },
     Mode: { Replicated: { Replicas: 1 } },
   };

@@ -21,6 +21,7 @@ import {
   type Workload,
 } from "@keyhole/core";
 import Dockerode from "dockerode";
+import { type SwarmNodeEndpoint, SwarmNodes } from "./cluster-nodes.js";
 import {
   engineStatus,
   START_DOCKERD_FIX,
@@ -75,6 +76,24 @@ export interface DockerSwarmOptions {
   startTimeoutMs?: number;
   /** How long `stop`/`dispose` wait for a removed service's container to go. Default 30 000 ms. */
   stopTimeoutMs?: number;
+  /**
+   * The nodes of a multi-node swarm, each with its own engine endpoint, so `exec`, `stop` and
+   * host-side checks reach the node that runs a task (the manager cannot exec into a worker's
+   * container). `scripts/cluster.mjs` writes them; see {@link swarmClusterOptions}. Default none:
+   * every task is taken to run on the manager's engine (a one-node swarm).
+   */
+  nodes?: readonly SwarmNodeEndpoint[];
+  /**
+   * Where tasks may run, so runs are reproducible on a cluster: `node` pins every task to the
+   * node of that name in `nodes`; `constraints` are Swarm placement constraints
+   * (`"node.role==worker"`). Default: anywhere.
+   */
+  placement?: { node?: string; constraints?: readonly string[] };
+  /**
+   * argv prefix that kills (`… kill <node>`) and restarts (`… start <node>`) a node, for the
+   * node-loss checks (`engine.cluster.control`). Default none: those checks are not applicable.
+   */
+  nodeControl?: readonly string[];
 }
 
 interface SecretInfo {
@@ -107,8 +126,10 @@ export function dockerSwarmBackend(options: DockerSwarmOptions = {}): SecretBack
 class DockerSwarmBackend implements SecretBackend {
   readonly id = DOCKER_SWARM_BACKEND_ID;
   readonly capabilities = DOCKER_SWARM_CAPABILITIES;
-  readonly engine: EngineInfo;
+  readonly #engine: EngineInfo;
   readonly runId: string;
+  readonly #nodes: SwarmNodes;
+  readonly #placement: DockerSwarmOptions["placement"];
   readonly #docker: Dockerode;
   readonly #endpoint: string;
   readonly #labels: Record<string, string>;
@@ -123,15 +144,23 @@ class DockerSwarmBackend implements SecretBackend {
     const socket = resolveDockerSocket(this.id, options.socketPath);
     this.#docker = new Dockerode({ socketPath: socket.socketPath });
     this.#endpoint = socket.endpoint;
-    this.engine = Object.freeze({
+    this.#engine = Object.freeze({
       kind: "docker",
       name: "docker swarm",
       endpoint: socket.endpoint,
     });
+    this.#nodes = new SwarmNodes(this.id, options.nodes ?? [], options.nodeControl);
+    this.#placement = options.placement;
     this.runId = options.runId ?? newRunId();
     this.#labels = { ...options.labels };
     this.#startTimeoutMs = options.startTimeoutMs ?? 60_000;
     this.#stopTimeoutMs = options.stopTimeoutMs ?? 30_000;
+  }
+
+  /** The engine; on a cluster, `cluster` lists the nodes once `ready()` (or a run) resolved them. */
+  get engine(): EngineInfo {
+    const cluster = this.#nodes.cluster;
+    return cluster ? Object.freeze({ ...this.#engine, cluster }) : this.#engine;
   }
 
   async ready(): Promise<{ version: string }> {
@@ -170,6 +199,7 @@ class DockerSwarmBackend implements SecretBackend {
         "docker node promote <this node>",
       );
     }
+    if (this.#nodes.enabled) await this.#nodes.resolve();
     return { version };
   }
 
@@ -244,40 +274,60 @@ class DockerSwarmBackend implements SecretBackend {
     const imageId = await this.#localImageId(run.spec.image);
     const labels = ownershipLabels(this.id, this.runId, { ...this.#labels, ...run.spec.labels });
     const name = `keyhole-${this.runId}-${++this.#services}`;
+    const constraints = [...(this.#placement?.constraints ?? [])];
+    if (this.#placement?.node !== undefined) {
+      if (!this.#nodes.enabled) {
+        throw new InvalidInputError(
+          this.id,
+          "placement.node needs the `nodes` option (a node → endpoint map) to know the node.",
+        );
+      }
+      constraints.push(`node.id==${await this.#nodes.idOf(this.#placement.node)}`);
+    }
     let serviceId: string;
     try {
       const service = await this.#docker.createService(
-        buildServiceSpec({ name, imageId, run, labels }),
+        buildServiceSpec({ name, imageId, run, labels, constraints }),
       );
       serviceId = service.id as string;
     } catch (error) {
       throw toKeyholeError(this.id, this.#endpoint, `create the service ${name}`, error);
     }
+    let node: Dockerode | undefined;
     const remove = async () => {
       await removeService(this.#docker, serviceId, {
         backendId: this.id,
         endpoint: this.#endpoint,
         timeoutMs: this.#stopTimeoutMs,
+        ...(node ? { node } : {}),
       });
       this.#tracker.forget(`service:${serviceId}`);
     };
     this.#tracker.add(`service:${serviceId}`, remove);
     let containerId: string;
+    let target: Awaited<ReturnType<SwarmNodes["byId"]>> | undefined;
     try {
-      ({ containerId } = await waitForRunningTask(this.#docker, serviceId, {
+      let nodeId: string;
+      ({ containerId, nodeId } = await waitForRunningTask(this.#docker, serviceId, {
         backendId: this.id,
         endpoint: this.#endpoint,
         timeoutMs: this.#startTimeoutMs,
       }));
+      // On a cluster the task's container lives on its node: exec and removal go there.
+      if (this.#nodes.enabled) {
+        target = await this.#nodes.byId(nodeId);
+        node = target.docker;
+      }
     } catch (error) {
       // A run that fails half-way leaves nothing behind; the start error is what the user needs.
       await remove().catch(() => {});
       throw error;
     }
     return new SwarmWorkload({
-      docker: this.#docker,
+      docker: target?.docker ?? this.#docker,
       backendId: this.id,
-      endpoint: this.#endpoint,
+      endpoint: target?.endpoint ?? this.#endpoint,
+      ...(target ? { node: target.name } : {}),
       serviceId,
       containerId,
       user: run.spec.user,

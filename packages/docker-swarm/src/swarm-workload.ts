@@ -16,6 +16,8 @@ export interface SwarmWorkloadInit {
   containerId: string;
   user: string | undefined;
   fileTargets: readonly string[];
+  /** The node's name on a multi-node swarm (its engine is `docker`); undefined on one node. */
+  node?: string;
   /** Removes the service and waits for its container to go (the backend also forgets it). */
   remove: () => Promise<void>;
 }
@@ -26,6 +28,7 @@ export class SwarmWorkload implements Workload {
   readonly objectId: string;
   readonly backendId: string;
   readonly fileTargets: readonly string[];
+  readonly node?: string;
   readonly #init: SwarmWorkloadInit;
   #stopping: Promise<void> | undefined;
 
@@ -35,6 +38,7 @@ export class SwarmWorkload implements Workload {
     this.objectId = init.serviceId;
     this.backendId = init.backendId;
     this.fileTargets = init.fileTargets;
+    if (init.node !== undefined) this.node = init.node;
   }
 
   exec(argv: string[], options?: ExecOptions): Promise<ExecResult> {

@@ -5,6 +5,7 @@ import { toKeyholeError } from "./engine-errors.js";
 /** The parts of a Swarm task the wait looks at. */
 interface TaskInfo {
   ID: string;
+  NodeID?: string;
   DesiredState?: string;
   Status?: {
     State?: string;
@@ -21,6 +22,8 @@ const FINAL_STATES = new Set(["complete", "shutdown", "failed", "rejected", "rem
 export interface RunningTask {
   taskId: string;
   containerId: string;
+  /** The swarm node the task runs on. */
+  nodeId: string;
 }
 
 /** Options of {@link waitForRunningTask}. */
@@ -59,7 +62,11 @@ export async function waitForRunningTask(
       (t) => t.Status?.State === "running" && t.Status.ContainerStatus?.ContainerID,
     );
     if (running) {
-      return { taskId: running.ID, containerId: running.Status!.ContainerStatus!.ContainerID! };
+      return {
+        taskId: running.ID,
+        containerId: running.Status!.ContainerStatus!.ContainerID!,
+        nodeId: running.NodeID ?? "",
+      };
     }
     last = tasks[0] ?? last;
     // With RestartPolicy "none" there is exactly one task; once it is final, it never runs.
