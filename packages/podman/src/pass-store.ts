@@ -34,13 +34,27 @@ export async function createThrowawayPassStore(
   await mkdir(storeDir, { mode: 0o700 });
   const env = { ...process.env, GNUPGHOME: gpgHome, PASSWORD_STORE_DIR: storeDir };
   const uid = `keyhole-${runId} <keyhole-${runId}@keyhole.invalid>`;
+  let key: string | undefined;
   try {
     // future-default = ed25519/cv25519: generated in milliseconds, unlike the RSA default.
-    await run(
+    // `--status-fd 1` prints `KEY_CREATED <type> <fingerprint>`: no second gpg call to list it.
+    const { stdout } = await run(
       "gpg",
-      ["--batch", "--passphrase", "", "--quick-gen-key", uid, "future-default", "default", "never"],
+      [
+        "--batch",
+        "--status-fd",
+        "1",
+        "--passphrase",
+        "",
+        "--quick-gen-key",
+        uid,
+        "future-default",
+        "default",
+        "never",
+      ],
       { env },
     );
+    key = /^\[GNUPG:\] KEY_CREATED \S+ ([0-9A-F]{40})$/m.exec(stdout)?.[1];
   } catch (error) {
     throw new EngineUnavailableError(
       backendId,
@@ -49,33 +63,16 @@ export async function createThrowawayPassStore(
       { cause: error },
     );
   }
-  const { stdout } = await run("gpg", ["--batch", "--with-colons", "--list-secret-keys"], { env });
-  const key = stdout
-    .split("\n")
-    .find((line) => line.startsWith("fpr:"))
-    ?.split(":")[9];
   if (!key) {
     throw new EngineUnavailableError(
       backendId,
-      "The throwaway GnuPG key was generated but gpg does not list it.",
+      "The throwaway GnuPG key was generated but gpg did not report its fingerprint.",
       GNUPG_FIX,
     );
   }
-  try {
-    await run("pass", ["init", key], { env });
-  } catch (error) {
-    // The driver itself only reads `.gpg-id` (containers/common pkg/secrets/passdriver calls
-    // gpg directly), so a missing `pass` binary is not fatal.
-    if ((error as NodeJS.ErrnoException).code !== "ENOENT") {
-      throw new EngineUnavailableError(
-        backendId,
-        `\`pass init\` failed for the throwaway store (${describe(error)}).`,
-        GNUPG_FIX,
-        { cause: error },
-      );
-    }
-    await writeFile(join(storeDir, ".gpg-id"), `${key}\n`, { mode: 0o600 });
-  }
+  // What `pass init <key>` does for a new, empty store (the driver reads only `.gpg-id`;
+  // containers/common's passdriver calls gpg itself), without a bash script and its gpg calls.
+  await writeFile(join(storeDir, ".gpg-id"), `${key}\n`, { mode: 0o600 });
   return { gpgHome, storeDir, key };
 }
 
