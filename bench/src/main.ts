@@ -186,9 +186,14 @@ async function main(): Promise<number> {
   const stem = values.name ?? startedAt.toISOString().slice(0, 10);
   mkdirSync(dir, { recursive: true });
   const markdown = renderMarkdown(result);
-  // Tenths of a millisecond are the resolution that means anything here.
+  // Tenths of a millisecond are the resolution that means anything here; ratios (small
+  // numbers) keep three decimals.
   const rounded = (_key: string, v: unknown) =>
-    typeof v === "number" && !Number.isInteger(v) ? Math.round(v * 10) / 10 : v;
+    typeof v === "number" && !Number.isInteger(v)
+      ? Math.abs(v) < 100
+        ? Math.round(v * 1000) / 1000
+        : Math.round(v * 10) / 10
+      : v;
   writeFileSync(join(dir, `${stem}.json`), `${JSON.stringify(result, rounded, 2)}\n`);
   writeFileSync(join(dir, `${stem}.md`), markdown);
   formatLikeTheRepo(join(dir, `${stem}.md`), join(dir, `${stem}.json`));

@@ -76,6 +76,35 @@ function headlineSection(h: HeadlineResult | { error: string }): string[] {
   return out;
 }
 
+/**
+ * Every check's cost per backend (from the alone runs when there are any, else the side-by-side
+ * compare), costliest first by its total over backends: where a pass's check time goes.
+ */
+function perCheckTable(f: FloorResult): string[] {
+  const passes =
+    f.alone.length > 0 ? f.alone.map((a) => a.floor) : f.backends.filter((b) => b.available);
+  if (passes.length === 0) return [];
+  const ids = [...new Set(passes.flatMap((p) => p.checks.map((c) => c.check)))];
+  const cell = (p: (typeof passes)[number], id: string) => p.checks.find((c) => c.check === id);
+  const total = (id: string) => passes.reduce((t, p) => t + (cell(p, id)?.ms ?? 0), 0);
+  ids.sort((a, b) => total(b) - total(a));
+  return [
+    `Per-check cost (${f.alone.length > 0 ? "each backend alone" : "side by side"}; ms of the check's own probes, evidence items in parentheses; workload starts are setup, not here):`,
+    "",
+    `| check | ${passes.map((p) => p.backend).join(" | ")} | Σ |`,
+    `| --- | ${passes.map(() => "---:").join(" | ")} | ---: |`,
+    ...ids.map((id) => {
+      const cells = passes.map((p) => {
+        const c = cell(p, id);
+        return c ? `${fmtMs(c.ms)} (${c.probes})` : "–";
+      });
+      return `| ${id} | ${cells.join(" | ")} | ${fmtMs(total(id))} |`;
+    }),
+    `| **all checks** | ${passes.map((p) => `**${fmtMs(p.checksMs)}**`).join(" | ")} | **${fmtMs(passes.reduce((t, p) => t + p.checksMs, 0))}** |`,
+    "",
+  ];
+}
+
 function floorSection(f: FloorResult | { error: string }): string[] {
   const out = ["## 1. Floor ratio: each pass ÷ what its probes cost on the bare engine", ""];
   if ("error" in f) return [...out, `Not measured: ${f.error}`, ""];
@@ -109,6 +138,7 @@ function floorSection(f: FloorResult | { error: string }): string[] {
       "",
     );
   }
+  out.push(...perCheckTable(f));
   out.push(
     "All backends side by side (one `keyhole compare`):",
     "",
