@@ -9,6 +9,9 @@ import { fmtMs, fmtRatio, type Summary, summarize } from "./stats.js";
 /** The three seed backends whose side-by-side compare is the headline figure (issue 15). */
 export const HEADLINE_BACKENDS = ["podman-file", "podman-pass", "docker-swarm"] as const;
 
+/** Backends outside the headline whose verdicts are compared too (one run per side, untimed). */
+export const VERDICT_ONLY_BACKENDS = ["docker"] as const;
+
 /** The commit measured as "before": main when issue 15 started. */
 export const DEFAULT_BASELINE = "32bead5";
 
@@ -89,6 +92,18 @@ export async function headline(
         reports[which].push(run.report);
         log(`headline: ${which} ${i + 1}/${rounds}: ${fmtMs(run.summary.wallMs)}`);
       }
+    }
+    // Verdicts on every backend: the ones outside the headline once per side.
+    for (const which of ["before", "after"] as const) {
+      const run = await runCompare(
+        bins[which],
+        VERDICT_ONLY_BACKENDS,
+        join(scratch, `${which}-verdicts.json`),
+      );
+      reports[which].push(run.report);
+      log(
+        `headline: ${which} ${VERDICT_ONLY_BACKENDS.join(",")} (verdicts only): ${fmtMs(run.summary.wallMs)}`,
+      );
     }
   } finally {
     await runCommand("git", ["-C", REPO, "worktree", "remove", "--force", base], {

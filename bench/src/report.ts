@@ -51,7 +51,7 @@ function headlineSection(h: HeadlineResult | { error: string }): string[] {
     "| --- | ---: | ---: | ---: | ---: | --- |",
     `| wall time | ${fmtSummaryMs(h.before)} | ${fmtSummaryMs(h.after)} | **${fmtRatio(h.speedup)}×** | ≥ ${h.target}× | ${h.met ? "yes" : "no"} |`,
     "",
-    `Verdicts (outcome, \`!\` = contradicts capabilities) of every check both sides ran: ${Object.entries(
+    `Verdicts (outcome, \`!\` = contradicts capabilities) of every check both sides ran, over all their runs (plus one \`--backend docker\` run per side, untimed): ${Object.entries(
       v.compared,
     )
       .map(([b, n]) => `${b} ${n}`)
