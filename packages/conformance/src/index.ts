@@ -15,6 +15,7 @@ export {
   type Verdict,
   verdictOf,
 } from "./judge.js";
+export { type ProcHit, ProcScanner } from "./proc-scan.js";
 export { Redactor, valueForms } from "./redaction.js";
 export {
   type BackendReport,

@@ -1,18 +1,9 @@
-import { afterEach, describe, expect, it, vi } from "vitest";
-
-afterEach(() => {
-  vi.restoreAllMocks();
-});
+import { describe, expect, it } from "vitest";
+import { runExample } from "../../../scripts/test-support/run-example.js";
 
 describe("the README example (examples/minimal.ts)", () => {
   it("runs against Podman and prints the file verdicts of fig. 5-1 and 5-4", async () => {
-    const lines: string[] = [];
-    vi.spyOn(console, "log").mockImplementation((line: string) => {
-      lines.push(line);
-    });
-    // A computed URL keeps the example out of this package's tsc program (it type-checks
-    // against the sources through scripts/readme-examples.mjs).
-    await import(new URL("../examples/minimal.ts", import.meta.url).href);
+    const { lines } = await runExample(import.meta.url, "examples/minimal.ts");
     expect(lines[0]).toMatch(
       /^file\.default-path-owner-mode: exposed \(root:root 0444 \/run\/secrets\/kh-file-\w+\)$/,
     );

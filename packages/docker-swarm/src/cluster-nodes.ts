@@ -5,8 +5,8 @@ import {
   EngineUnavailableError,
   InvalidInputError,
 } from "@keyhole/core";
-import Dockerode from "dockerode";
-import { toKeyholeError } from "./engine-errors.js";
+import { dockerClient, resolveDockerEndpoint, toKeyholeError } from "@keyhole/docker-api";
+import type Dockerode from "dockerode";
 
 /**
  * One node of a multi-node swarm, as the user (or `scripts/cluster.mjs`'s node map) gives it:
@@ -16,7 +16,7 @@ import { toKeyholeError } from "./engine-errors.js";
 export interface SwarmNodeEndpoint {
   /** A name unique in the cluster, e.g. `"n2"`. Default: the node's hostname. */
   name?: string;
-  /** The node's engine API: `unix:///path/docker.sock` (`tcp://` once TLS is supported here). */
+  /** The node's engine API: `unix:///path/docker.sock`, or `tcp://host:2376` (TLS from `DOCKER_TLS_VERIFY` / `DOCKER_CERT_PATH`). */
   endpoint: string;
   /** Host paths of that node's state (its data root), when this host can read them. */
   storage?: readonly EngineStoragePath[];
@@ -35,15 +35,18 @@ interface NodeInfo {
   Swarm?: { NodeID?: string; LocalNodeState?: string; ControlAvailable?: boolean };
 }
 
-/** A Dockerode client for a `unix://` endpoint. */
+/**
+ * A Dockerode client for a node's endpoint: `unix:///path`, or `tcp://host:port` with TLS from
+ * `DOCKER_TLS_VERIFY` / `DOCKER_CERT_PATH` (see `@keyhole/docker-api`).
+ */
 export function clientFor(backendId: string, endpoint: string): Dockerode {
-  if (!endpoint.startsWith("unix:///")) {
+  if (!endpoint.startsWith("unix:///") && !endpoint.startsWith("tcp://")) {
     throw new InvalidInputError(
       backendId,
-      `The node endpoint ${JSON.stringify(endpoint)} is not a unix:// socket URL; give each node as "unix:///path/to/docker.sock".`,
+      `The node endpoint ${JSON.stringify(endpoint)} is not a unix:// or tcp:// URL; give each node as "unix:///path/to/docker.sock" or "tcp://host:2376".`,
     );
   }
-  return new Dockerode({ socketPath: endpoint.slice("unix://".length) });
+  return dockerClient(backendId, resolveDockerEndpoint(backendId, { host: endpoint }));
 }
 
 /**

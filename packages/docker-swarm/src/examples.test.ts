@@ -1,21 +1,11 @@
 import { KEYHOLE_RUN_LABEL } from "@keyhole/core";
-import Dockerode from "dockerode";
-import { describe, expect, it, vi } from "vitest";
-import { resolveDockerSocket } from "./index.js";
+import { dockerClient, resolveDockerEndpoint } from "@keyhole/docker-api";
+import { describe, expect, it } from "vitest";
+import { runExample } from "../../../scripts/test-support/run-example.js";
 
 describe("README example", () => {
   it("examples/minimal.ts runs on a real swarm and leaves nothing behind", async () => {
-    const lines: string[] = [];
-    const log = vi.spyOn(console, "log").mockImplementation((...args: unknown[]) => {
-      lines.push(args.join(" "));
-    });
-    try {
-      // A computed specifier keeps tsc (whose rootDir is src/) out; vitest loads it as usual.
-      const example: string = "../examples/minimal.ts";
-      await import(example);
-    } finally {
-      log.mockRestore();
-    }
+    const { lines } = await runExample(import.meta.url, "examples/minimal.ts");
     const runId = /^run (\S+):/.exec(lines[2] ?? "")?.[1] ?? "";
     expect(runId).not.toBe("");
     expect(lines).toEqual([
@@ -24,9 +14,7 @@ describe("README example", () => {
       `run ${runId}: its service and secret are removed when the backend is disposed`,
     ]);
     // `await using` disposed the backend: the engine (asked directly) has nothing of the run.
-    const oracle = new Dockerode({
-      socketPath: resolveDockerSocket("docker-swarm", undefined).socketPath,
-    });
+    const oracle = dockerClient("docker-swarm", resolveDockerEndpoint("docker-swarm"));
     const filters = { label: [`${KEYHOLE_RUN_LABEL}=${runId}`] };
     const left = [
       ...(await oracle.listServices({ filters })),

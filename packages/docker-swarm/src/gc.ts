@@ -1,18 +1,20 @@
 import { KEYHOLE_LABEL, KEYHOLE_RUN_LABEL } from "@keyhole/core";
-import Dockerode from "dockerode";
+import {
+  type DockerConnectionOptions,
+  dockerClient,
+  engineStatus,
+  resolveDockerEndpoint,
+  toKeyholeError,
+} from "@keyhole/docker-api";
 import { clientFor } from "./cluster-nodes.js";
-import { engineStatus, toKeyholeError } from "./engine-errors.js";
 import { removeService } from "./service-removal.js";
-import { resolveDockerSocket } from "./socket.js";
 
 /** Options of {@link swarmGc}. */
-export interface SwarmGcOptions {
+export interface SwarmGcOptions extends DockerConnectionOptions {
   /** Only list what would be removed. Default false. */
   dryRun?: boolean;
   /** Only objects of this run id (label `keyhole.run`). Default: every object labelled `keyhole`. */
   runId?: string;
-  /** The Docker Engine API socket. Default: `DOCKER_HOST` (`unix://`), else `/var/run/docker.sock`. */
-  socketPath?: string;
   /** How long to wait for a removed service's container to go. Default 30 000 ms. */
   stopTimeoutMs?: number;
   /**
@@ -64,8 +66,9 @@ interface Labelled {
  */
 export async function swarmGc(options: SwarmGcOptions = {}): Promise<SwarmGcResult> {
   const backendId = "docker-swarm";
-  const { socketPath, endpoint } = resolveDockerSocket(backendId, options.socketPath);
-  const docker = new Dockerode({ socketPath });
+  const target = resolveDockerEndpoint(backendId, options);
+  const { endpoint } = target;
+  const docker = dockerClient(backendId, target);
   const label = [`${KEYHOLE_LABEL}=true`];
   if (options.runId !== undefined) label.push(`${KEYHOLE_RUN_LABEL}=${options.runId}`);
   const toItem =

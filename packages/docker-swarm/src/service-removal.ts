@@ -1,6 +1,6 @@
 import { EngineError } from "@keyhole/core";
+import { engineStatus, toKeyholeError } from "@keyhole/docker-api";
 import type Dockerode from "dockerode";
-import { engineStatus, toKeyholeError } from "./engine-errors.js";
 
 /** Options of {@link removeService}. */
 export interface RemoveServiceOptions {

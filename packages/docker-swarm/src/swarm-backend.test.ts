@@ -1,17 +1,17 @@
 import { execFileSync, spawn } from "node:child_process";
 import { createHash, randomBytes } from "node:crypto";
 import { join } from "node:path";
+import { ProcScanner } from "@keyhole/conformance";
 import type { SecretBackend, SecretHandle, Workload } from "@keyhole/core";
+import { dockerClient, resolveDockerEndpoint } from "@keyhole/docker-api";
 import { ensureProbeImage } from "@keyhole/probe";
-import Dockerode from "dockerode";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { dockerSwarmBackend, resolveDockerSocket, swarmGc } from "./index.js";
-import { startHostScan } from "./test-host-scan.js";
+import { dockerSwarmBackend, swarmGc } from "./index.js";
 import { transpileForChild } from "./test-transpile.js";
 
 // Oracle: the Docker Engine API and Debian's docker CLI, bypassing the adapter.
-const socket = resolveDockerSocket("docker-swarm", undefined);
-const docker = new Dockerode({ socketPath: socket.socketPath });
+const socket = resolveDockerEndpoint("docker-swarm");
+const docker = dockerClient("docker-swarm", socket);
 const DOCKER_CLI = "/usr/bin/docker";
 const KEEPALIVE = ["sh", "-c", "trap 'exit 0' TERM; while :; do sleep 1; done"];
 const cli = (...args: string[]) => execFileSync(DOCKER_CLI, args, { encoding: "utf8" }).trim();
@@ -26,8 +26,8 @@ function leftovers(runId: string): string[] {
   ].filter(Boolean);
 }
 
-const watched: Uint8Array[] = [];
-const scan = startHostScan(() => watched, 50);
+// Samples host processes for the values while the whole file runs (conformance's scanner).
+const scan = new ProcScanner();
 const costs: Record<string, number> = {};
 const timed = async <T>(what: string, f: () => Promise<T>): Promise<T> => {
   const t = performance.now();
@@ -53,7 +53,9 @@ beforeAll(async () => {
   tokenValue = `tok-${randomBytes(16).toString("hex")}`;
   blobValue = new Uint8Array(randomBytes(4096));
   blobValue.set([0, 255, 0, 10], 0); // NUL, non-UTF-8 and newline bytes for sure
-  watched.push(Buffer.from(tokenValue), Buffer.from(blobValue.subarray(0, 64)));
+  scan.watch("token", tokenValue);
+  scan.watch("blob", blobValue.subarray(0, 64));
+  scan.start(50);
   token = await timed("secret create", () =>
     backend.createSecret(`token-${backend.runId}`, tokenValue),
   );
@@ -75,7 +77,7 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
-  scan.stop();
+  await scan.stop();
   await backend?.dispose();
   console.info(`[docker-swarm] measured costs (ms): ${JSON.stringify(costs)}`);
 });
@@ -102,7 +104,7 @@ describe("docker-swarm backend", () => {
       code: "ENGINE_UNAVAILABLE",
       fix: "node scripts/setup.mjs",
       message:
-        "[keyhole] [docker-swarm] dockerd is not answering on unix:///tmp/keyhole-no-such-docker.sock (ENOENT) while trying to answer a version request. Fix: node scripts/setup.mjs",
+        "[keyhole] [docker-swarm] No Docker engine answers on unix:///tmp/keyhole-no-such-docker.sock (ENOENT) while trying to answer a version request. Fix: node scripts/setup.mjs",
     });
   });
 
@@ -391,17 +393,17 @@ describe("docker-swarm backend", () => {
   it("hygiene: no value in the argv or environ of any host process", async () => {
     // The scanner does see a value where it is: a canary in a child's argv and environ.
     const canary = `canary-${randomBytes(8).toString("hex")}`;
-    const probe = startHostScan(() => [Buffer.from(canary)], 60_000);
+    const probe = new ProcScanner();
+    probe.watch("canary", canary);
     const child = spawn("sh", ["-c", "sleep 30; :", canary], { env: { CANARY: canary } });
     await new Promise((r) => child.on("spawn", r));
-    probe.scanNow();
-    probe.stop();
+    await probe.settle();
     child.kill();
     // sh and its sleep child both carry the environ; only sh has the canary in argv.
-    expect(new Set(probe.hits.map((h) => h.where))).toEqual(new Set(["cmdline", "environ"]));
+    expect(new Set(probe.hits().map((h) => h.where))).toEqual(new Set(["cmdline", "environ"]));
 
-    scan.scanNow();
-    expect(scan.scans).toBeGreaterThan(5);
-    expect(scan.hits).toEqual([]);
+    await scan.settle();
+    expect(scan.samples).toBeGreaterThan(5);
+    expect(scan.hits()).toEqual([]);
   });
 });

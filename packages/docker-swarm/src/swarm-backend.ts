@@ -20,19 +20,20 @@ import {
   validateValue,
   type Workload,
 } from "@keyhole/core";
-import Dockerode from "dockerode";
-import { type SwarmNodeEndpoint, SwarmNodes } from "./cluster-nodes.js";
 import {
+  type DockerConnectionOptions,
+  dockerClient,
   engineStatus,
-  START_DOCKERD_FIX,
+  resolveDockerEndpoint,
+  SETUP_FIX,
   SWARM_INIT_FIX,
-  secretCreateError,
-  secretMissingError,
   toKeyholeError,
-} from "./engine-errors.js";
+} from "@keyhole/docker-api";
+import type Dockerode from "dockerode";
+import { type SwarmNodeEndpoint, SwarmNodes } from "./cluster-nodes.js";
+import { secretCreateError, secretMissingError } from "./secret-errors.js";
 import { removeService } from "./service-removal.js";
 import { buildServiceSpec } from "./service-spec.js";
-import { resolveDockerSocket } from "./socket.js";
 import { SwarmWorkload } from "./swarm-workload.js";
 import { waitForRunningTask } from "./task-wait.js";
 
@@ -65,9 +66,7 @@ export const DOCKER_SWARM_CAPABILITIES: Readonly<Capabilities> = Object.freeze({
 });
 
 /** Options of {@link dockerSwarmBackend}. */
-export interface DockerSwarmOptions {
-  /** The Docker Engine API socket. Default: `DOCKER_HOST` (`unix://` only), else `/var/run/docker.sock`. */
-  socketPath?: string;
+export interface DockerSwarmOptions extends DockerConnectionOptions {
   /** Extra labels on every secret and service; keyhole's ownership labels always win. */
   labels?: Record<string, string>;
   /** The run id in this instance's labels. Default: a fresh random id. */
@@ -141,13 +140,13 @@ class DockerSwarmBackend implements SecretBackend {
   #services = 0;
 
   constructor(options: DockerSwarmOptions) {
-    const socket = resolveDockerSocket(this.id, options.socketPath);
-    this.#docker = new Dockerode({ socketPath: socket.socketPath });
-    this.#endpoint = socket.endpoint;
+    const target = resolveDockerEndpoint(this.id, options);
+    this.#docker = dockerClient(this.id, target);
+    this.#endpoint = target.endpoint;
     this.#engine = Object.freeze({
       kind: "docker",
       name: "docker swarm",
-      endpoint: socket.endpoint,
+      endpoint: target.endpoint,
     });
     this.#nodes = new SwarmNodes(this.id, options.nodes ?? [], options.nodeControl);
     this.#placement = options.placement;
@@ -181,7 +180,7 @@ class DockerSwarmBackend implements SecretBackend {
       throw new EngineUnavailableError(
         this.id,
         `dockerd at ${this.#endpoint} did not answer properly (${e.message}).`,
-        START_DOCKERD_FIX,
+        SETUP_FIX,
         { cause: error },
       );
     }

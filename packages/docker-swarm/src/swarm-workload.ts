@@ -4,8 +4,8 @@ import {
   UnsupportedDeliveryError,
   type Workload,
 } from "@keyhole/core";
+import { execInContainer } from "@keyhole/docker-api";
 import type Dockerode from "dockerode";
-import { execInContainer } from "./exec.js";
 
 /** What a {@link SwarmWorkload} is made of. */
 export interface SwarmWorkloadInit {

@@ -1,6 +1,6 @@
 import { EngineError } from "@keyhole/core";
+import { toKeyholeError } from "@keyhole/docker-api";
 import type Dockerode from "dockerode";
-import { toKeyholeError } from "./engine-errors.js";
 
 /** The parts of a Swarm task the wait looks at. */
 interface TaskInfo {

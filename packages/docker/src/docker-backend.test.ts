@@ -3,6 +3,7 @@ import { createHash, randomBytes } from "node:crypto";
 import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { ProcScanner } from "@keyhole/conformance";
 import {
   isKeyholeError,
   KEYHOLE_RUN_LABEL,
@@ -13,10 +14,10 @@ import {
 import { ensureProbeImage } from "@keyhole/probe";
 import Dockerode from "dockerode";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { dockerBackend, dockerGc, MAX_ENV_STRING_BYTES, resolveDockerEndpoint } from "./index.js";
-import { startHostScan } from "./test-host-scan.js";
+import { dockerBackend, dockerGc, MAX_ENV_STRING_BYTES } from "./index.js";
+import { resolveLocalEndpoint } from "./testcontainers-client.js";
 
-const { socketPath, endpoint } = resolveDockerEndpoint("docker", undefined);
+const { socketPath, endpoint } = resolveLocalEndpoint("docker", undefined);
 // The oracle: talks to the engine directly, bypassing the adapter.
 const oracle = new Dockerode({ socketPath });
 const LOOP = ["sh", "-c", "trap 'exit 0' TERM; while :; do sleep 1; done"];
@@ -239,11 +240,16 @@ describe("one workload with env and file deliveries", () => {
   const blob = new Uint8Array(randomBytes(4096));
   blob[0] = 0;
   blob[100] = 0xff;
-  const scan = startHostScan(() => [Buffer.from(token), Buffer.from(password.trim()), blob]);
+  // Conformance's host-process scanner samples argv and environ while this block runs.
+  const scan = new ProcScanner();
+  scan.watch("token", token);
+  scan.watch("password", password.trim());
+  scan.watch("blob", blob);
   let backend: SecretBackend;
   let w: Workload;
 
   beforeAll(async () => {
+    scan.start(25);
     backend = dockerBackend();
     const t = await backend.createSecret("api-token", token);
     const p = await backend.createSecret("db-password", password);
@@ -263,7 +269,7 @@ describe("one workload with env and file deliveries", () => {
     });
   });
   afterAll(async () => {
-    scan.stop();
+    await scan.stop();
     await backend?.dispose();
   });
 
@@ -375,20 +381,20 @@ describe("one workload with env and file deliveries", () => {
   });
 
   it("hygiene: no value in the argv or environ of any host process", async () => {
-    scan.scanNow();
-    expect(scan.scans).toBeGreaterThan(0);
-    expect(scan.hits).toEqual([]);
+    await scan.settle();
+    expect(scan.samples).toBeGreaterThan(0);
+    expect(scan.hits()).toEqual([]);
     // The scanner does see a value where it is: a canary in a child's argv and environ.
     const canary = `canary-${randomBytes(8).toString("hex")}`;
-    const probe = startHostScan(() => [Buffer.from(canary)], 60_000);
+    const probe = new ProcScanner();
+    probe.watch("canary", canary);
     const child = spawn("sh", ["-c", "sleep 30; :", canary], { env: { CANARY: canary } });
     try {
       await new Promise((r) => child.on("spawn", r));
-      probe.scanNow();
+      await probe.settle();
       // A set: `sh`'s own `sleep` child inherits CANARY too, when it was forked before the scan.
-      expect(new Set(probe.hits.map((h) => h.where))).toEqual(new Set(["cmdline", "environ"]));
+      expect(new Set(probe.hits().map((h) => h.where))).toEqual(new Set(["cmdline", "environ"]));
     } finally {
-      probe.stop();
       child.kill("SIGKILL");
     }
   });

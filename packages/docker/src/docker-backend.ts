@@ -27,13 +27,15 @@ import {
   validateValue,
   type Workload,
 } from "@keyhole/core";
+import { type ExecTarget, engineStatus, toKeyholeError } from "@keyhole/docker-api";
 import Dockerode from "dockerode";
-import { type DockerEndpoint, resolveDockerEndpoint } from "./endpoint.js";
-import { engineStatus, toKeyholeError } from "./engine-errors.js";
-import type { ExecTarget } from "./exec.js";
 import { gatedCommand, putFiles, waitForGate } from "./file-delivery.js";
 import { KeyholeContainer } from "./keyhole-container.js";
-import { testcontainersClient } from "./testcontainers-client.js";
+import {
+  type LocalDockerEndpoint,
+  resolveLocalEndpoint,
+  testcontainersClient,
+} from "./testcontainers-client.js";
 import { DockerWorkload } from "./workload.js";
 
 /** Options of {@link dockerBackend}. */
@@ -119,7 +121,7 @@ class DockerBackend implements SecretBackend {
   readonly id: string;
   readonly capabilities = DOCKER_CAPABILITIES;
   readonly runId: string;
-  readonly #target: DockerEndpoint;
+  readonly #target: LocalDockerEndpoint;
   readonly #docker: Dockerode;
   readonly #tracker: ResourceTracker;
   readonly #secrets = new Map<string, StoredSecret>();
@@ -145,7 +147,7 @@ class DockerBackend implements SecretBackend {
       );
     }
     this.runId = runId;
-    this.#target = resolveDockerEndpoint(id, options.socketPath);
+    this.#target = resolveLocalEndpoint(id, options.socketPath);
     this.#docker = new Dockerode({ socketPath: this.#target.socketPath });
     this.#tracker = new ResourceTracker(id);
     this.#engine = this.#engineInfo("docker", "docker");

@@ -1,7 +1,7 @@
 import { KEYHOLE_BACKEND_LABEL, KEYHOLE_LABEL, KEYHOLE_RUN_LABEL } from "@keyhole/core";
+import { engineStatus, toKeyholeError } from "@keyhole/docker-api";
 import Dockerode from "dockerode";
-import { resolveDockerEndpoint } from "./endpoint.js";
-import { engineStatus, toKeyholeError } from "./engine-errors.js";
+import { resolveLocalEndpoint } from "./testcontainers-client.js";
 
 /** Options of {@link dockerGc}. */
 export interface DockerGcOptions {
@@ -53,7 +53,7 @@ export interface DockerGcResult {
  */
 export async function dockerGc(options: DockerGcOptions = {}): Promise<DockerGcResult> {
   const backendId = "docker";
-  const { socketPath, endpoint } = resolveDockerEndpoint(backendId, options.socketPath);
+  const { socketPath, endpoint } = resolveLocalEndpoint(backendId, options.socketPath);
   const docker = new Dockerode({ socketPath });
   const label = [`${KEYHOLE_LABEL}=true`];
   if (options.runId !== undefined) label.push(`${KEYHOLE_RUN_LABEL}=${options.runId}`);

@@ -1,21 +1,12 @@
 import { KEYHOLE_RUN_LABEL } from "@keyhole/core";
 import Dockerode from "dockerode";
-import { describe, expect, it, vi } from "vitest";
-import { resolveDockerEndpoint } from "./index.js";
+import { describe, expect, it } from "vitest";
+import { runExample } from "../../../scripts/test-support/run-example.js";
+import { resolveLocalEndpoint } from "./testcontainers-client.js";
 
 describe("README example", () => {
   it("examples/minimal.ts runs on real Docker and leaves nothing behind", async () => {
-    const lines: string[] = [];
-    const log = vi.spyOn(console, "log").mockImplementation((...args: unknown[]) => {
-      lines.push(args.join(" "));
-    });
-    try {
-      // A computed specifier keeps tsc (whose rootDir is src/) out; vitest loads it as usual.
-      const example: string = "../examples/minimal.ts";
-      await import(example);
-    } finally {
-      log.mockRestore();
-    }
+    const { lines } = await runExample(import.meta.url, "examples/minimal.ts");
     const runId = /^run (\S+):/.exec(lines[3] ?? "")?.[1] ?? "";
     expect(lines).toEqual([
       "bob (uid 3000) reads the variable: 18 bytes",
@@ -25,7 +16,7 @@ describe("README example", () => {
     ]);
     // `await using` disposed the backend: the engine (asked directly) has nothing of the run.
     const oracle = new Dockerode({
-      socketPath: resolveDockerEndpoint("docker", undefined).socketPath,
+      socketPath: resolveLocalEndpoint("docker", undefined).socketPath,
     });
     const left = await oracle.listContainers({
       all: true,

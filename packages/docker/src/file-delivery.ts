@@ -1,6 +1,6 @@
 import { createHash } from "node:crypto";
 import { EngineError, type NormalizedFileDelivery } from "@keyhole/core";
-import { type ExecTarget, execInContainer } from "./exec.js";
+import { type ExecTarget, execInContainer } from "@keyhole/docker-api";
 
 /** The mode of a delivered file when the delivery names none (Swarm's and Podman's default). */
 export const DEFAULT_FILE_MODE = 0o444;

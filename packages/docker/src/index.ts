@@ -12,8 +12,3 @@ export {
   type DockerGcResult,
   dockerGc,
 } from "./docker-gc.js";
-export {
-  DEFAULT_DOCKER_SOCKET,
-  type DockerEndpoint,
-  resolveDockerEndpoint,
-} from "./endpoint.js";

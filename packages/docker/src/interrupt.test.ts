@@ -7,10 +7,11 @@ import { ensureProbeImage } from "@keyhole/probe";
 import Dockerode from "dockerode";
 import { build } from "rolldown";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { dockerGc, resolveDockerEndpoint } from "./index.js";
+import { dockerGc } from "./index.js";
+import { resolveLocalEndpoint } from "./testcontainers-client.js";
 
 const here = dirname(fileURLToPath(import.meta.url));
-const oracle = new Dockerode({ socketPath: resolveDockerEndpoint("docker", undefined).socketPath });
+const oracle = new Dockerode({ socketPath: resolveLocalEndpoint("docker", undefined).socketPath });
 let bundleDir: string;
 let bundle: string;
 let image: string;

@@ -1,7 +1,34 @@
-import { InvalidInputError } from "@keyhole/core";
+import { EngineUnavailableError, InvalidInputError } from "@keyhole/core";
+import {
+  DEFAULT_DOCKER_SOCKET,
+  type DockerEndpoint,
+  resolveDockerEndpoint,
+  toKeyholeError,
+} from "@keyhole/docker-api";
 import { type ContainerRuntimeClient, getContainerRuntimeClient } from "testcontainers";
-import type { DockerEndpoint } from "./endpoint.js";
-import { toKeyholeError } from "./engine-errors.js";
+
+/** A Docker Engine API endpoint on a unix socket of this machine. */
+export type LocalDockerEndpoint = Extract<DockerEndpoint, { kind: "unix" }>;
+
+/**
+ * Resolves the backend's endpoint like every Docker adapter does, but keeps to a unix socket:
+ * testcontainers is bound through `DOCKER_HOST` alone (see {@link testcontainersClient}),
+ * which cannot carry TLS file paths, and the docker backend is the local baseline.
+ */
+export function resolveLocalEndpoint(
+  backendId: string,
+  socketPath: string | undefined,
+): LocalDockerEndpoint {
+  const target = resolveDockerEndpoint(backendId, { socketPath });
+  if (target.kind !== "unix") {
+    throw new EngineUnavailableError(
+      backendId,
+      `The Docker engine is at ${target.endpoint}; the ${backendId} backend only talks to a local engine over a unix socket (use @keyhole/docker-swarm for a remote engine).`,
+      `export DOCKER_HOST=unix://${DEFAULT_DOCKER_SOCKET}`,
+    );
+  }
+  return target;
+}
 
 let bound: { endpoint: string; client: Promise<ContainerRuntimeClient> } | undefined;
 
@@ -15,7 +42,7 @@ let bound: { endpoint: string; client: Promise<ContainerRuntimeClient> } | undef
  */
 export async function testcontainersClient(
   backendId: string,
-  target: DockerEndpoint,
+  target: LocalDockerEndpoint,
 ): Promise<ContainerRuntimeClient> {
   if (bound && bound.endpoint !== target.endpoint) {
     throw new InvalidInputError(

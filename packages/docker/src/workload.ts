@@ -7,9 +7,13 @@ import {
   validateFileTarget,
   type Workload,
 } from "@keyhole/core";
+import {
+  type ExecTarget,
+  engineStatus,
+  execInContainer,
+  toKeyholeError,
+} from "@keyhole/docker-api";
 import type { StartedTestContainer } from "testcontainers";
-import { engineStatus, toKeyholeError } from "./engine-errors.js";
-import { type ExecTarget, execInContainer } from "./exec.js";
 import { scrubFile } from "./file-delivery.js";
 
 /** What {@link DockerWorkload} needs from the backend that started it. */

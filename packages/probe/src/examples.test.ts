@@ -1,22 +1,13 @@
 import { execFile } from "node:child_process";
 import { promisify } from "node:util";
 import { podmanEnv } from "@keyhole/core";
-import { describe, expect, it, vi } from "vitest";
+import { describe, expect, it } from "vitest";
+import { runExample } from "../../../scripts/test-support/run-example.js";
 import { buildProbeArchive } from "./probe-archive.js";
 
 describe("README example", () => {
   it("examples/minimal.ts loads the probe image into real Podman and prints its reference", async () => {
-    const lines: string[] = [];
-    const log = vi.spyOn(console, "log").mockImplementation((...args: unknown[]) => {
-      lines.push(args.join(" "));
-    });
-    try {
-      // A computed specifier keeps tsc (whose rootDir is src/) out; vitest loads it as usual.
-      const example: string = "../examples/minimal.ts";
-      await import(example);
-    } finally {
-      log.mockRestore();
-    }
+    const { lines } = await runExample(import.meta.url, "examples/minimal.ts");
     const reference = buildProbeArchive().reference;
     expect(lines).toEqual([
       `podman has ${reference}`,

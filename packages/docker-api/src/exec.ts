@@ -17,17 +17,36 @@ class Sink extends Writable {
 
 /** Where {@link execInContainer} runs and whom it reports as. */
 export interface ExecTarget {
+  /** A client of the engine the container runs on (see `dockerClient`). */
   docker: Dockerode;
   containerId: string;
+  /** The backend id in errors. */
   backendId: string;
+  /** The endpoint URL in errors, e.g. `unix:///var/run/docker.sock`. */
   endpoint: string;
+  /** The user when `options.user` is not given. Default: the container's own user. */
+  defaultUser?: string;
 }
 
+/** How many times (20 ms apart) to ask for the exit code after the exec's stream ended. */
+const EXIT_CODE_POLLS = 250;
+
 /**
- * Runs `argv` in a new exec session through the Docker API: stdin (if any) is written to the
- * hijacked connection and half-closed, so the value travels in the request stream, never in an
- * argv; stdout/stderr are demultiplexed; the exit code comes from the exec's inspect. Without
- * `user` the session runs as the container's user.
+ * Runs `argv` in a new exec session of a container through the Docker Engine API. Stdin (if
+ * any) is written to the hijacked connection and half-closed, so a value travels in the request
+ * stream, never in an argv; stdout and stderr are split with dockerode's own
+ * `modem.demuxStream`; the exit code comes from the exec's inspect. Errors are typed with
+ * {@link toKeyholeError}.
+ *
+ * @example
+ * ```ts
+ * const r = await execInContainer(
+ *   { docker, containerId, backendId: "docker", endpoint: "unix:///var/run/docker.sock" },
+ *   ["sh", "-c", "cat > /tmp/x"],
+ *   { stdin: "value", user: "2000" },
+ * );
+ * r.exitCode; // 0
+ * ```
  */
 export async function execInContainer(
   target: ExecTarget,
@@ -39,7 +58,7 @@ export async function execInContainer(
   try {
     const exec = await docker.getContainer(containerId).exec({
       Cmd: argv,
-      User: options.user ?? "",
+      User: options.user ?? target.defaultUser ?? "",
       Env: Object.entries(options.env ?? {}).map(([k, v]) => `${k}=${v}`),
       AttachStdin: hasStdin,
       AttachStdout: true,
@@ -59,12 +78,13 @@ export async function execInContainer(
       const input =
         typeof options.stdin === "string" ? Buffer.from(options.stdin, "utf8") : options.stdin;
       // Half-closing the hijacked connection is what gives the process EOF on stdin (Docker
-      // 20.10 and Podman 4.3's compat API both honour CloseWrite on the upgraded stream).
+      // 20.10 and Podman 4.3's compat API both honour CloseWrite on dockerode 4's
+      // "Upgrade: tcp" hijack).
       stream.end(input);
     }
     await ended;
     // The stream can end a moment before the engine records the exit code.
-    for (let i = 0; i < 250; i++) {
+    for (let i = 0; i < EXIT_CODE_POLLS; i++) {
       const info = await exec.inspect();
       if (!info.Running && info.ExitCode !== null) {
         return { exitCode: info.ExitCode, stdout: stdout.text(), stderr: stderr.text() };
