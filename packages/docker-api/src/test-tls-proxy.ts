@@ -17,61 +17,22 @@ export interface TestPki {
   remove(): void;
 }
 
-function openssl(cwd: string, ...args: string[]): void {
-  execFileSync("openssl", args, { cwd, stdio: "ignore" });
+function openssl(cwd: string, args: string): void {
+  execFileSync("openssl", args.split(" "), { cwd, stdio: "ignore" });
 }
 
-function makeCa(dir: string, name: string): void {
-  openssl(
-    dir,
-    "req",
-    "-x509",
-    "-newkey",
-    "rsa:2048",
-    "-nodes",
-    "-days",
-    "1",
-    "-subj",
-    `/CN=${name}`,
-    "-keyout",
-    `${name}-key.pem`,
-    "-out",
-    `${name}.pem`,
-  );
+/** A key and either a self-signed CA certificate (`x509`) or a signing request. */
+function newKey(dir: string, name: string, x509: boolean): void {
+  const out = x509 ? `-x509 -days 1 -out ${name}.pem` : `-out ${name}.csr`;
+  openssl(dir, `req -newkey rsa:2048 -nodes -subj /CN=${name} -keyout ${name}-key.pem ${out}`);
 }
 
 function sign(dir: string, ca: string, name: string, ext: string): void {
   writeFileSync(join(dir, `${name}.ext`), ext);
+  newKey(dir, name, false);
   openssl(
     dir,
-    "req",
-    "-newkey",
-    "rsa:2048",
-    "-nodes",
-    "-subj",
-    `/CN=${name}`,
-    "-keyout",
-    `${name}-key.pem`,
-    "-out",
-    `${name}.csr`,
-  );
-  openssl(
-    dir,
-    "x509",
-    "-req",
-    "-in",
-    `${name}.csr`,
-    "-CA",
-    `${ca}.pem`,
-    "-CAkey",
-    `${ca}-key.pem`,
-    "-CAcreateserial",
-    "-days",
-    "1",
-    "-extfile",
-    `${name}.ext`,
-    "-out",
-    `${name}.pem`,
+    `x509 -req -in ${name}.csr -CA ${ca}.pem -CAkey ${ca}-key.pem -CAcreateserial -days 1 -extfile ${name}.ext -out ${name}.pem`,
   );
 }
 
@@ -81,8 +42,8 @@ function sign(dir: string, ca: string, name: string, ext: string): void {
  */
 export function makeTestPki(): TestPki {
   const dir = mkdtempSync(join(tmpdir(), "keyhole-docker-api-pki-"));
-  makeCa(dir, "ca");
-  makeCa(dir, "other-ca");
+  newKey(dir, "ca", true);
+  newKey(dir, "other-ca", true);
   sign(dir, "ca", "server", "subjectAltName=IP:127.0.0.1\nextendedKeyUsage=serverAuth\n");
   sign(dir, "ca", "client", "extendedKeyUsage=clientAuth\n");
   sign(dir, "other-ca", "stranger", "extendedKeyUsage=clientAuth\n");
