@@ -30,12 +30,18 @@ function readDebianVersion() {
  * (REQUIRED_PACKAGES, chromium included); `"set"` is an engine set's root filesystem (no
  * chromium, installed without Recommends, so the packages Recommends would bring are named).
  * trixie's docker.io no longer ships the client (docker-cli), and its netavark needs nftables.
+ * trixie's docker-compose is Compose v2 (the `docker compose` plugin, 2.26), which the compose
+ * backends run; bookworm's is Compose v1 (1.29, dead upstream), so it is not installed there.
  */
 export function requiredPackages(suite = debianSuite(), purpose = "host") {
   const base =
     purpose === "host" ? REQUIRED_PACKAGES : REQUIRED_PACKAGES.filter((p) => p !== "chromium");
   const extra = {
-    trixie: ["docker-cli", ...(purpose === "set" ? ["nftables", "aardvark-dns"] : [])],
+    trixie: [
+      "docker-cli",
+      "docker-compose",
+      ...(purpose === "set" ? ["nftables", "aardvark-dns"] : []),
+    ],
     bookworm: purpose === "set" ? ["containernetworking-plugins"] : [],
   };
   const set = purpose === "set" ? ["iproute2", "iptables", "ca-certificates", "nodejs"] : [];
