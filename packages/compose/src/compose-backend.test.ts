@@ -22,6 +22,7 @@ import {
   type ComposeBackendOptions,
   composeEnvBackend,
   composeFileBackend,
+  composeGc,
   engineSetComposeOptions,
 } from "./index.js";
 
@@ -268,12 +269,17 @@ describe("compose-env on Compose v2 (real engine set)", () => {
   });
 });
 
-describe("Ctrl-C", () => {
+describe("Ctrl-C and SIGKILL", () => {
   const dist = join(here, "..", "dist", "index.js");
-  let child: ReturnType<typeof spawn> | undefined;
-  afterAll(() => child?.kill("SIGKILL"));
+  const children: ReturnType<typeof spawn>[] = [];
+  afterAll(() => {
+    for (const c of children) c.kill("SIGKILL");
+  });
+  const dirsOf = (runId: string) =>
+    readdirSync(join(options.root!, "run/keyhole-compose")).filter((d) => d.includes(runId));
 
-  it("SIGINT of a process with a running compose-file workload downs the project and removes the copy", async () => {
+  /** A process holding a live compose-file workload (so a host copy exists) until signalled. */
+  async function startChild() {
     expect(existsSync(dist), `${dist} is missing: run npx turbo run build`).toBe(true);
     const script = [
       `import { composeFileBackend, engineSetComposeOptions } from ${JSON.stringify(dist)};`,
@@ -283,30 +289,56 @@ describe("Ctrl-C", () => {
       "console.log(JSON.stringify({ runId: b.runId }));",
       "setInterval(() => {}, 60000);",
     ].join("\n");
-    child = spawn(process.execPath, ["--input-type=module", "-e", script], {
+    const child = spawn(process.execPath, ["--input-type=module", "-e", script], {
       stdio: ["ignore", "pipe", "pipe"],
     });
+    children.push(child);
     let err = "";
     child.stderr?.on("data", (c: Buffer) => {
       err += c.toString();
     });
     const runId = await new Promise<string>((resolve, reject) => {
       let out = "";
-      child!.stdout?.on("data", (c: Buffer) => {
+      child.stdout?.on("data", (c: Buffer) => {
         out += c.toString();
         const line = out.split("\n").find((l) => l.startsWith("{"));
         if (line) resolve((JSON.parse(line) as { runId: string }).runId);
       });
-      child!.on("exit", (code) => reject(new Error(`child exited early (${code}): ${err}`)));
+      child.on("exit", (code) => reject(new Error(`child exited early (${code}): ${err}`)));
     });
+    const exited = new Promise((r) => child.on("exit", (code, signal) => r({ code, signal })));
     expect(await ofRun(runId)).toHaveLength(1);
-    const dirs = () =>
-      readdirSync(join(options.root!, "run/keyhole-compose")).filter((d) => d.includes(runId));
-    expect(dirs()).toHaveLength(1);
+    expect(dirsOf(runId)).toHaveLength(1);
+    return { child, runId, exited };
+  }
+
+  it("SIGINT of a process with a running compose-file workload downs the project and removes the copy", async () => {
+    const { child, runId, exited } = await startChild();
     child.kill("SIGINT");
-    const exit = await new Promise((r) => child!.on("exit", (code, signal) => r({ code, signal })));
-    expect(exit).toEqual({ code: null, signal: "SIGINT" });
+    // keyhole's cleanup re-raises the signal after disposing, so the usual status remains.
+    expect(await exited).toEqual({ code: null, signal: "SIGINT" });
     expect(await ofRun(runId)).toEqual([]);
-    expect(dirs()).toEqual([]);
+    expect(dirsOf(runId)).toEqual([]);
+  });
+
+  it("after SIGKILL (no cleanup possible) composeGc removes the project and the private dir", async () => {
+    const { child, runId, exited } = await startChild();
+    child.kill("SIGKILL");
+    await exited;
+    expect(await ofRun(runId)).toHaveLength(1);
+    const dry = await composeGc({ ...options, runId, dryRun: true });
+    expect(dry.map((i) => [i.kind, i.runId, i.removed])).toEqual([
+      ["project", runId, false],
+      ["private dir", runId, false],
+    ]);
+    expect(dirsOf(runId)).toHaveLength(1);
+    const gc = await composeGc({ ...options, runId });
+    expect(gc.map((i) => [i.kind, i.removed])).toEqual([
+      ["project", true],
+      ["private dir", true],
+    ]);
+    expect(await ofRun(runId)).toEqual([]);
+    expect(dirsOf(runId)).toEqual([]);
+    expect(await composeGc({ ...options, runId })).toEqual([]);
   });
 });

@@ -38,6 +38,7 @@ import {
 } from "./compose-project.js";
 import { engineStatus, toKeyholeError } from "./docker-engine.js";
 import { serveFifo } from "./env-fifo.js";
+import { DEFAULT_SCRATCH_DIR, PROJECT_LABEL, projectName } from "./project-name.js";
 import { ComposeWorkload } from "./workload.js";
 
 /** Options of {@link composeFileBackend} and {@link composeEnvBackend}. */
@@ -113,9 +114,6 @@ export const COMPOSE_ENV_CAPABILITIES: Readonly<Capabilities> = Object.freeze({
   binarySafe: false,
 });
 
-/** The label Compose puts on a project's containers. */
-const PROJECT_LABEL = "com.docker.compose.project";
-
 interface StoredSecret {
   bytes: Uint8Array;
   handle: SecretHandle;
@@ -189,10 +187,10 @@ class ComposeBackend implements SecretBackend {
     this.id = id;
     this.capabilities = source === "file" ? COMPOSE_FILE_CAPABILITIES : COMPOSE_ENV_CAPABILITIES;
     const runId = options.runId ?? newRunId();
-    if (typeof runId !== "string" || !/^[a-z0-9_-]{1,32}$/.test(runId)) {
+    if (typeof runId !== "string" || !/^[a-z0-9]{1,32}$/.test(runId)) {
       throw new InvalidInputError(
         id,
-        `The run id ${JSON.stringify(runId)} is not allowed. Use up to 32 lowercase letters, digits, "_" and "-" (it is part of the Compose project name).`,
+        `The run id ${JSON.stringify(runId)} is not allowed. Use up to 32 lowercase letters and digits (it is one segment of the Compose project name).`,
       );
     }
     this.runId = runId;
@@ -201,7 +199,7 @@ class ComposeBackend implements SecretBackend {
     this.#socketPath = options.socketPath ?? "/var/run/docker.sock";
     this.#endpoint = `unix://${this.#socketPath}`;
     this.#root = options.root ?? "/";
-    const scratch = options.scratchDir ?? "/run/keyhole-compose";
+    const scratch = options.scratchDir ?? DEFAULT_SCRATCH_DIR;
     if (!scratch.startsWith("/") || scratch.split("/").includes("..")) {
       throw new InvalidInputError(
         id,
@@ -327,7 +325,7 @@ class ComposeBackend implements SecretBackend {
     const labels = ownershipLabels(this.id, this.runId, checkLabels(this.id, n.spec.labels));
     await this.ready();
 
-    const project = `keyhole-${this.id}-${this.runId}-${++this.#seq}`;
+    const project = projectName(this.id, this.runId, ++this.#seq);
     const dir = join(this.#scratch, project); // as Compose sees it
     const hostDir = this.#hostPath(dir);
     const down = () => this.#down(project, hostDir);

@@ -6,6 +6,7 @@ export {
   composeEnvBackend,
   composeFileBackend,
 } from "./compose-backend.js";
+export { type ComposeGcItem, type ComposeGcOptions, composeGc } from "./compose-gc.js";
 export {
   type ComposeProjectSecret,
   type ComposeProjectSpec,
@@ -18,3 +19,9 @@ export {
 } from "./compose-project.js";
 export { ENGINE_SET_FIX, engineSetComposeOptions } from "./engine-set.js";
 export { type FifoServer, serveFifo } from "./env-fifo.js";
+export {
+  DEFAULT_SCRATCH_DIR,
+  PROJECT_LABEL,
+  projectName,
+  runIdOfProject,
+} from "./project-name.js";
