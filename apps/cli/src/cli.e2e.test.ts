@@ -177,7 +177,14 @@ describe("the built bin", () => {
     const report = JSON.parse(r.stdout) as Report;
     expectSchema(report);
     const byId = new Map(report.backends.map((b) => [b.id, b]));
-    expect([...byId.keys()]).toEqual(["podman-file", "podman-pass", "docker-swarm", "docker"]);
+    expect([...byId.keys()]).toEqual([
+      "podman-file",
+      "podman-pass",
+      "docker-swarm",
+      "docker",
+      "compose-file",
+      "compose-env",
+    ]);
     expect(byId.get("podman-file")?.available).toBe(true);
     expect(byId.get("podman-pass")?.available).toBe(true);
     for (const id of ["docker-swarm", "docker"]) {

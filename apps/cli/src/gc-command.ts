@@ -1,4 +1,6 @@
-import { isKeyholeError } from "@keyhole/core";
+import { join } from "node:path";
+import { composeGc, engineSetComposeOptions } from "@keyhole/compose";
+import { isKeyholeError, keyholeStateDir } from "@keyhole/core";
 import { dockerGc } from "@keyhole/docker";
 import { swarmGc } from "@keyhole/docker-swarm";
 import { podmanGc } from "@keyhole/podman";
@@ -62,6 +64,25 @@ export const GC_ENGINES: readonly GcEngine[] = [
         name: i.name,
         runId: i.runId,
         removed: r.removed,
+      }));
+    },
+  },
+  {
+    // Compose projects and the private dirs (host copies of values) on the Debian 13 engine set.
+    name: "docker compose (Debian 13 engine set)",
+    absent: (host) => !host.exists(join(keyholeStateDir(), "sets", "trixie", "set.json")),
+    async collect(o) {
+      const found = await composeGc({
+        ...engineSetComposeOptions(),
+        dryRun: o.dryRun,
+        ...(o.runId ? { runId: o.runId } : {}),
+      });
+      return found.map((i) => ({
+        kind: i.kind,
+        name: i.name,
+        runId: i.runId,
+        removed: i.removed,
+        ...(i.error ? { error: i.error } : {}),
       }));
     },
   },

@@ -14,7 +14,8 @@ Usage:
   keyhole --help              print this help (also: keyhole <command> --help)
 
 compare options:
-  --backend ID,...   only these backends (podman-file, podman-pass, docker-swarm, docker)
+  --backend ID,...   only these backends (podman-file, podman-pass, docker-swarm, docker,
+                     compose-file, compose-env)
   --check GLOB,...   only checks whose id matches, e.g. 'file.*' or 'env.*,limits.max-bytes'
   --format FORMAT    table (default), markdown, json or html
   --out FILE         write the report (in --format, or implied by .html/.md/.json) to FILE;

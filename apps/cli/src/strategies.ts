@@ -1,6 +1,13 @@
 import { accessSync, constants, existsSync } from "node:fs";
 import { delimiter, join } from "node:path";
-import { isKeyholeError, type SecretBackend } from "@keyhole/core";
+import {
+  type ComposeBackendOptions,
+  composeEnvBackend,
+  composeFileBackend,
+  ENGINE_SET_FIX,
+  engineSetComposeOptions,
+} from "@keyhole/compose";
+import { isKeyholeError, keyholeStateDir, type SecretBackend } from "@keyhole/core";
 import { dockerBackend } from "@keyhole/docker";
 import { dockerSwarmBackend } from "@keyhole/docker-swarm";
 import { podmanFileBackend, podmanPassBackend } from "@keyhole/podman";
@@ -79,9 +86,32 @@ function needDockerEngine(host: HostView): NotHere | undefined {
   };
 }
 
+/** The Compose v2 plugin of a Debian 13 host's docker CLI (Debian 12's Compose is v1). */
+const HOST_COMPOSE_V2 = "/usr/libexec/docker/cli-plugins/docker-compose";
+
+/** Where Compose v2 is: the Debian 13 engine set when provisioned, else the host's plugin. */
+function composeHere(host: HostView): "set" | "host" | undefined {
+  if (host.exists(join(keyholeStateDir(), "sets", "trixie", "set.json"))) return "set";
+  if (host.exists(HOST_COMPOSE_V2)) return "host";
+  return undefined;
+}
+
+function needComposeV2(host: HostView): NotHere | undefined {
+  if (composeHere(host)) return undefined;
+  return {
+    reason:
+      "Compose v2 is neither on this host nor in a provisioned Debian 13 engine set (Debian 12 ships only Compose v1, dead upstream).",
+    fix: ENGINE_SET_FIX,
+  };
+}
+
+function composeOptions(host: HostView = REAL_HOST): ComposeBackendOptions {
+  return composeHere(host) === "host" ? {} : engineSetComposeOptions();
+}
+
 /**
  * The backends keyhole knows, in the order they are tried and shown: Podman (file driver,
- * pass driver), Docker Swarm, plain Docker.
+ * pass driver), Docker Swarm, plain Docker, Compose v2 (`file:` and `environment:` sources).
  */
 export const STRATEGIES: readonly BackendStrategy[] = [
   {
@@ -107,6 +137,18 @@ export const STRATEGIES: readonly BackendStrategy[] = [
     description: "plain Docker Engine (env vars, copied-in files): the baseline",
     notHere: needDockerEngine,
     create: () => dockerBackend(),
+  },
+  {
+    id: "compose-file",
+    description: "Compose v2 secrets from file: sources (a read-only bind of a host copy)",
+    notHere: needComposeV2,
+    create: () => composeFileBackend(composeOptions()),
+  },
+  {
+    id: "compose-env",
+    description: "Compose v2 secrets from environment: sources (copied into the container)",
+    notHere: needComposeV2,
+    create: () => composeEnvBackend(composeOptions()),
   },
 ];
 
