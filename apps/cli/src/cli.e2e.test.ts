@@ -1,5 +1,6 @@
 import { spawnSync } from "node:child_process";
-import { existsSync } from "node:fs";
+import { existsSync, mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { CHECKS, OUTCOMES, type Report } from "@keyhole/conformance";
 import type { SecretBackend, SecretValue } from "@keyhole/core";
@@ -193,6 +194,35 @@ describe("the built bin", () => {
       expect(r.stderr).toContain(`${id} not run: `);
     }
     expect(r.status).toBe(0);
+  });
+
+  it("without Compose v2 (no engine set, no host plugin) the compose columns are not run, with the fix", () => {
+    // An empty state dir stands in for a machine where the Debian 13 set was never provisioned.
+    const state = mkdtempSync(join(tmpdir(), "keyhole-noset-"));
+    try {
+      const r = run(
+        [
+          "compare",
+          "--backend",
+          "compose-file,compose-env",
+          "--check",
+          "file.default-path-owner-mode",
+        ],
+        { KEYHOLE_STATE_DIR: state },
+      );
+      expect(existsSync("/usr/libexec/docker/cli-plugins/docker-compose")).toBe(false);
+      expect(r.stdout).toContain("No backend ran.");
+      for (const id of ["compose-file", "compose-env"]) {
+        expect(r.stdout).toMatch(
+          new RegExp(
+            `${id} not run: .*No Docker engine answers on unix://${state}/sets/trixie/rootfs/run/kh/docker\\.sock.*Fix: node scripts/engine-set\\.mjs up`,
+          ),
+        );
+      }
+      expect(r.status).toBe(3);
+    } finally {
+      rmSync(state, { recursive: true, force: true });
+    }
   });
 
   it("exits 3 when no selected backend is available", () => {

@@ -105,8 +105,19 @@ function needComposeV2(host: HostView): NotHere | undefined {
   };
 }
 
+/**
+ * Options for the compose backends here. Never throws (`compare` creates every backend before
+ * asking any): without a usable set, they point at the socket the set would have, so `ready()`
+ * fails with `ENGINE_UNAVAILABLE` and the fix, and the column is reported as not run.
+ */
 function composeOptions(host: HostView = REAL_HOST): ComposeBackendOptions {
-  return composeHere(host) === "host" ? {} : engineSetComposeOptions();
+  if (composeHere(host) === "host") return {};
+  try {
+    return engineSetComposeOptions();
+  } catch {
+    const root = join(keyholeStateDir(), "sets", "trixie", "rootfs");
+    return { root, socketPath: join(root, "run", "kh", "docker.sock"), fix: ENGINE_SET_FIX };
+  }
 }
 
 /**
