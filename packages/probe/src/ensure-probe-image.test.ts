@@ -109,6 +109,19 @@ describe("loading from scratch (throwaway Podman storage; the shared store is ne
 });
 
 describe("errors", () => {
+  it("two engines of one kind at once get their own answers (DOCKER_HOST is part of the key)", async () => {
+    const [real, nowhere] = await Promise.allSettled([
+      ensureProbeImageInfo("docker", {
+        env: { ...process.env, DOCKER_HOST: "unix:///var/run/docker.sock" },
+      }),
+      ensureProbeImageInfo("docker", {
+        env: { ...process.env, DOCKER_HOST: "unix:///nonexistent/keyhole-test/docker.sock" },
+      }),
+    ]);
+    expect(real.status).toBe("fulfilled");
+    expect(nowhere.status).toBe("rejected");
+  });
+
   it("reports a missing engine binary as ENGINE_UNAVAILABLE with the fix", async () => {
     const error = await ensureProbeImage("podman", { binary: "/nonexistent/podman" }).catch(
       (e: unknown) => e,

@@ -82,7 +82,11 @@ export function ensureProbeImageInfo(
     binary,
     options.globalArgs ?? [],
     options.busybox ?? "",
-    options.env ? "env" : "",
+    // The variables that pick the engine: two engines of one kind (the host's dockerd and an
+    // engine set's) loaded at once must not share one answer.
+    options.env
+      ? ["DOCKER_HOST", "CONTAINER_HOST", "CONTAINERS_CONF"].map((k) => options.env?.[k] ?? "")
+      : "",
   ]);
   let pending = inFlight.get(key);
   if (!pending) {
