@@ -27,7 +27,14 @@ import {
   validateValue,
   type Workload,
 } from "@keyhole/core";
-import Dockerode from "dockerode";
+import {
+  dockerClient,
+  engineStatus,
+  isConnectionError,
+  resolveDockerEndpoint,
+  toKeyholeError,
+} from "@keyhole/docker-api";
+import type Dockerode from "dockerode";
 import { lastLines, runCompose } from "./compose-cli.js";
 import {
   type ComposeProjectSecret,
@@ -36,7 +43,6 @@ import {
   envFileProblem,
   envFileText,
 } from "./compose-project.js";
-import { engineStatus, toKeyholeError } from "./docker-engine.js";
 import { serveFifo } from "./env-fifo.js";
 import { DEFAULT_SCRATCH_DIR, PROJECT_LABEL, projectName } from "./project-name.js";
 import { ComposeWorkload } from "./workload.js";
@@ -208,7 +214,7 @@ class ComposeBackend implements SecretBackend {
     }
     this.#scratch = scratch;
     this.#fix = options.fix ?? "node scripts/setup.mjs";
-    this.#docker = new Dockerode({ socketPath: this.#socketPath });
+    this.#docker = dockerClient(id, resolveDockerEndpoint(id, { socketPath: this.#socketPath }));
     this.#tracker = new ResourceTracker(id);
     this.#engine = Object.freeze({
       kind: "docker",
@@ -241,7 +247,16 @@ class ComposeBackend implements SecretBackend {
     try {
       await this.#docker.version();
     } catch (error) {
-      throw toKeyholeError(this.id, this.#endpoint, "answer a version request", error, this.#fix);
+      // A socket that does not answer gets this engine's own fix (e.g. start the engine set).
+      if (isConnectionError(error)) {
+        throw new EngineUnavailableError(
+          this.id,
+          `No Docker engine answers on ${this.#endpoint} (${(error as { code?: string }).code}) while trying to answer a version request.`,
+          this.#fix,
+          { cause: error },
+        );
+      }
+      throw toKeyholeError(this.id, this.#endpoint, "answer a version request", error);
     }
     const r = await runCompose(this.#composeCli, ["version", "--short"], 60_000);
     const version = r.stdout.trim().replace(/^v/, "");
@@ -421,11 +436,12 @@ class ComposeBackend implements SecretBackend {
         );
       }
       return new ComposeWorkload({
-        docker: this.#docker,
-        containerId: container.Id,
-        backendId: this.id,
-        endpoint: this.#endpoint,
-        fix: this.#fix,
+        target: {
+          docker: this.#docker,
+          containerId: container.Id,
+          backendId: this.id,
+          endpoint: this.#endpoint,
+        },
         deliveries: n.files,
         stop: async () => {
           await down();
@@ -435,7 +451,7 @@ class ComposeBackend implements SecretBackend {
     } catch (error) {
       await down().catch(() => {});
       this.#tracker.forget(`project:${project}`);
-      throw toKeyholeError(this.id, this.#endpoint, `start project ${project}`, error, this.#fix);
+      throw toKeyholeError(this.id, this.#endpoint, `start project ${project}`, error);
     }
   }
 

@@ -1,10 +1,10 @@
 import { readdirSync, rmSync } from "node:fs";
 import { join } from "node:path";
 import { KEYHOLE_LABEL, KEYHOLE_RUN_LABEL } from "@keyhole/core";
-import Dockerode from "dockerode";
+import { dockerClient, resolveDockerEndpoint, toKeyholeError } from "@keyhole/docker-api";
+import type Dockerode from "dockerode";
 import type { ComposeBackendOptions } from "./compose-backend.js";
 import { lastLines, runCompose } from "./compose-cli.js";
-import { toKeyholeError } from "./docker-engine.js";
 import { DEFAULT_SCRATCH_DIR, PROJECT_LABEL, runIdOfProject } from "./project-name.js";
 
 /** Options of {@link composeGc}: where the engine is (as for the backends), and what to remove. */
@@ -39,7 +39,7 @@ export interface ComposeGcItem {
  */
 export async function composeGc(options: ComposeGcOptions = {}): Promise<ComposeGcItem[]> {
   const socketPath = options.socketPath ?? "/var/run/docker.sock";
-  const docker = new Dockerode({ socketPath });
+  const docker = dockerClient("compose", resolveDockerEndpoint("compose", { socketPath }));
   const composeCli = options.composeCli ?? [...(options.cli ?? ["docker"]), "compose"];
   const label = [`${KEYHOLE_LABEL}=true`];
   if (options.runId !== undefined) label.push(`${KEYHOLE_RUN_LABEL}=${options.runId}`);
@@ -47,13 +47,7 @@ export async function composeGc(options: ComposeGcOptions = {}): Promise<Compose
   try {
     containers = await docker.listContainers({ all: true, filters: { label } });
   } catch (error) {
-    throw toKeyholeError(
-      "compose",
-      `unix://${socketPath}`,
-      "list keyhole's containers",
-      error,
-      options.fix ?? "node scripts/setup.mjs",
-    );
+    throw toKeyholeError("compose", `unix://${socketPath}`, "list keyhole's containers", error);
   }
   const projects = new Map<string, string | undefined>();
   for (const c of containers) {

@@ -7,16 +7,12 @@ import {
   validateEnvName,
   type Workload,
 } from "@keyhole/core";
-import type Dockerode from "dockerode";
-import { execIn, toKeyholeError } from "./docker-engine.js";
+import { type ExecTarget, execInContainer } from "@keyhole/docker-api";
 
 /** What {@link ComposeWorkload} needs from the backend that started it. */
 export interface ComposeWorkloadInit {
-  docker: Dockerode;
-  containerId: string;
-  backendId: string;
-  endpoint: string;
-  fix: string;
+  /** The container and the engine client that reaches it. */
+  target: ExecTarget;
   deliveries: readonly NormalizedFileDelivery[];
   /** `docker compose down` of its project and removal of its private directory. */
   stop: () => Promise<void>;
@@ -33,9 +29,9 @@ export class ComposeWorkload implements Workload {
 
   constructor(init: ComposeWorkloadInit) {
     this.#init = init;
-    this.containerId = init.containerId;
-    this.objectId = init.containerId;
-    this.backendId = init.backendId;
+    this.containerId = init.target.containerId;
+    this.objectId = init.target.containerId;
+    this.backendId = init.target.backendId;
     this.fileTargets = Object.freeze(init.deliveries.map((d) => d.target));
   }
 
@@ -57,17 +53,11 @@ export class ComposeWorkload implements Workload {
       );
     }
     for (const name of Object.keys(options.env ?? {})) validateEnvName(this.backendId, name);
-    try {
-      return await execIn(this.#init.docker, this.containerId, argv, options);
-    } catch (error) {
-      throw toKeyholeError(
-        this.backendId,
-        this.#init.endpoint,
-        `run ${JSON.stringify(argv[0] ?? "")} in container ${this.containerId.slice(0, 12)}`,
-        error,
-        this.#init.fix,
-      );
-    }
+    return execInContainer(this.#init.target, argv, {
+      ...(options.user === undefined ? {} : { user: options.user }),
+      ...(options.stdin === undefined ? {} : { stdin: options.stdin }),
+      ...(options.env === undefined ? {} : { env: options.env }),
+    });
   }
 
   async scrub(_target: string): Promise<void> {
