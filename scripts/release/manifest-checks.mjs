@@ -49,7 +49,7 @@ export function manifestProblems(pkg, { workspace }) {
   problems.push(...exportsProblems(m, at));
 
   for (const bin of REQUIRED_BINS[m.name] ?? []) {
-    need(typeof m.bin?.[bin] === "string", `add "bin": { "${bin}": "./dist/…js" }`);
+    need(typeof m.bin?.[bin] === "string", `add "bin": { "${bin}": "./bin/${bin}.js" }`);
   }
 
   for (const field of DEPENDENCY_FIELDS) {

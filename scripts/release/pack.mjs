@@ -41,7 +41,7 @@ export async function packPackages(dirs, dest) {
   }));
 }
 
-/** Files npm always ships or that document the package; everything else must be under dist/. */
+/** Files npm always ships or that document the package; everything else must be under dist/ (bin stubs aside). */
 const DOC_FILE = /^(package\.json|readme(\.md)?|licen[cs]e(\.md|\.txt)?|changelog\.md)$/i;
 
 /** What must never ship, and why; the first match names the problem. */
@@ -65,8 +65,14 @@ const FORBIDDEN = [
 export function fileListProblems(name, manifest, files, dir) {
   const problems = [];
   const fix = `narrow "files" in package.json (e.g. ["dist", "!dist/**/*.test.*", "!dist/**/*.map"]) or the build's tsconfig "exclude"`;
+  const bins =
+    typeof manifest.bin === "string" ? [manifest.bin] : Object.values(manifest.bin ?? {});
+  const binFiles = new Set(bins.map((bin) => posix.normalize(String(bin).replace(/^\.\//, ""))));
   for (const file of files) {
     if (DOC_FILE.test(file)) continue;
+    // A committed bin stub (bin/<name>.js loading dist/): it exists before the build, so npm
+    // links it at install time in a fresh clone of the monorepo.
+    if (file.startsWith("bin/") && binFiles.has(file)) continue;
     if (!file.startsWith("dist/")) {
       problems.push(`${name}: ${file} would be published but is not under dist/; ${fix}`);
       continue;
@@ -85,10 +91,7 @@ export function fileListProblems(name, manifest, files, dir) {
       );
     }
   }
-  const bins =
-    typeof manifest.bin === "string" ? [manifest.bin] : Object.values(manifest.bin ?? {});
-  for (const bin of bins) {
-    const file = posix.normalize(String(bin).replace(/^\.\//, ""));
+  for (const file of binFiles) {
     if (!shipped.has(file)) continue;
     const firstLine = readFileSync(join(dir, file), "utf8").split("\n", 1)[0];
     if (!firstLine?.startsWith("#!")) {

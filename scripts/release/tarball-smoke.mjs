@@ -43,8 +43,9 @@ export async function tarballSmoke({ root, packed, keep = false, after }) {
       (p) => typeof p.manifest.bin === "object" && "keyhole" in p.manifest.bin,
     );
     if (cli) {
-      await step(`keyhole --version from the installed ${cli.name}`, () =>
-        cliVersion(scratch, cli),
+      await step(
+        `keyhole --version, npx keyhole --version, npx ${cli.name} --version from the installed ${cli.name}`,
+        () => cliVersion(scratch, cli),
       );
     } else {
       note("skipped keyhole --version: no public package has a `keyhole` bin yet (apps/cli)");
@@ -132,13 +133,19 @@ if (failures.length) { console.error(failures.join("\\n")); process.exit(1); }
 }
 
 async function cliVersion(scratch, cli) {
-  const result = await exec(join(scratch, "node_modules", ".bin", "keyhole"), ["--version"], {
-    cwd: scratch,
-  });
-  if (result.code !== 0 || !result.stdout.includes(cli.version)) {
-    throw new ReleaseCheckError("keyhole --version", [
-      `the installed keyhole --version exited ${result.code} and printed ${JSON.stringify(result.stdout.trim())}; it must exit 0 and print ${cli.version}:\n${tail(result.stderr)}`,
-    ]);
+  // The bin itself, and the two ways the root README tells a project that installed the CLI.
+  const ways = [
+    [join(scratch, "node_modules", ".bin", "keyhole"), ["--version"]],
+    ["npx", ["keyhole", "--version"]],
+    ["npx", [cli.name, "--version"]],
+  ];
+  for (const [command, args] of ways) {
+    const result = await exec(command, args, { cwd: scratch, env: cleanNpmEnv() });
+    if (result.code !== 0 || !result.stdout.includes(cli.version)) {
+      throw new ReleaseCheckError("keyhole --version", [
+        `\`${[command, ...args].join(" ")}\` in a project that installed the tarballs exited ${result.code} and printed ${JSON.stringify(result.stdout.trim())}; it must exit 0 and print ${cli.version}:\n${tail(result.stderr)}`,
+      ]);
+    }
   }
 }
 
