@@ -50,7 +50,12 @@ async function probeArchive() {
 }
 
 async function main(argv) {
-  const [command = "help", ...rest] = argv;
+  // Options may come before the command: node-loss checks append `kill <node>` to a prefix
+  // that already holds `--name <name>`.
+  const valued = new Set(["--name", "--nodes", "--managers"]);
+  const positional = argv.filter((a, i) => !a.startsWith("--") && !valued.has(argv[i - 1]));
+  const command = positional[0] ?? "help";
+  const rest = argv;
   const name = option(rest, "--name", "default");
   if (command === "help" || command === "--help") {
     process.stdout.write(
@@ -93,8 +98,8 @@ async function main(argv) {
     return map && left.netns.length > 0 ? 0 : 1;
   }
   if (command === "kill" || command === "start") {
-    const node = rest.find((a) => /^n\d$/.test(a));
-    if (!node) throw new Error(`${command} needs a node name (n1, n2, …)`);
+    const node = positional[1];
+    if (!node || !/^n\d$/.test(node)) throw new Error(`${command} needs a node name (n1, n2, …)`);
     if (command === "kill")
       log("kill", `${node}: SIGKILL to ${killNode(name, node).length} process(es)`);
     else log("start", `${node}: dockerd pid ${await restartNode(name, node)}`);

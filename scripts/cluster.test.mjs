@@ -11,7 +11,8 @@ import { clusterLeftovers, isClean, nodeDocker, readClusterMap } from "./lib/clu
 import { run } from "./lib/exec.mjs";
 
 const CLUSTER = fileURLToPath(new URL("./cluster.mjs", import.meta.url));
-const NAME = "citest";
+// Unique per process: helpers and CI runs on one machine must never take down each other's cluster.
+const NAME = `ct${process.pid}`;
 const exec = promisify(execFile);
 
 async function cluster(...args) {
@@ -155,7 +156,9 @@ describe("scripts/cluster.mjs", () => {
     const again = await cluster("up", "--nodes", "2");
     expect(again.code).toBe(1);
     expect(again.stderr).toMatch(
-      /cluster citest exists .*run `node scripts\/cluster\.mjs down --name citest` first/,
+      new RegExp(
+        `cluster ${NAME} exists .*run \`node scripts/cluster\\.mjs down --name ${NAME}\` first`,
+      ),
     );
     const pids = clusterPids();
     expect(pids.length).toBeGreaterThanOrEqual(4); // 2 dockerd + 2 containerd

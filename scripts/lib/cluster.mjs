@@ -150,7 +150,9 @@ export async function startNode(node, timeoutMs = 60_000) {
 export function nodePid(node) {
   try {
     const pid = Number(readFileSync(join(node.dir, "dockerd.pid"), "utf8").trim());
-    return readFileSync(`/proc/${pid}/comm`, "utf8").trim() === "dockerd" ? pid : undefined;
+    return readFileSync(`/proc/${pid}/comm`, "utf8").trim() === "dockerd" && running(pid)
+      ? pid
+      : undefined;
   } catch {
     return undefined;
   }
@@ -526,7 +528,18 @@ export function killNode(name, nodeName) {
       killed.push(p);
     } catch {}
   }
+  // SIGKILL is delivered asynchronously: return once every one of them is gone (or a zombie).
+  for (let k = 0; k < 100 && killed.some(running); k++)
+    Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 50);
   return killed;
+}
+
+function running(pid) {
+  try {
+    return !/^\d+ \(.*\) Z/.test(readFileSync(`/proc/${pid}/stat`, "utf8"));
+  } catch {
+    return false;
+  }
 }
 
 /** Starts a stopped node again (same data root: it rejoins the swarm). */
@@ -536,5 +549,9 @@ export async function restartNode(name, nodeName) {
   if (nodePid(node)) throw new Error(`${nodeName}: dockerd is running`);
   // A SIGKILLed dockerd leaves a stale pidfile and socket; dockerd refuses neither, but be sure.
   rmSync(join(node.dir, "dockerd.pid"), { force: true });
+  // dockerd 20.10 trusts containerd's pidfile while that pid exists, and a killed containerd
+  // can linger as a zombie until init reaps it: dockerd then waits for a socket nobody serves
+  // ("containerd is still running", then "timeout waiting for containerd to start").
+  rmSync(join(node.dir, "exec", "containerd", "containerd.pid"), { force: true });
   return startNode(node);
 }

@@ -1,7 +1,15 @@
 import type { Capabilities } from "@keyhole/core";
 
 /** The group a check belongs to; also the first segment of its id. */
-export type CheckGroup = "env" | "file" | "rest" | "lifecycle" | "limits" | "hygiene";
+export type CheckGroup = "env" | "file" | "rest" | "lifecycle" | "limits" | "cluster" | "hygiene";
+
+/**
+ * What the engine itself must be for a check to apply, read from `backend.engine`:
+ * `cluster` — several nodes (`engine.cluster` with ≥ 2 nodes whose data roots are readable here);
+ * `nodeControl` — keyhole can kill and restart a node (`engine.cluster.control`).
+ * Elsewhere the check's outcome is `unsupported`, with the reason.
+ */
+export type EngineNeed = "cluster" | "nodeControl";
 
 /** A capability flag of {@link Capabilities} that is a boolean (every one but `maxValueBytes`). */
 export type BooleanCapability = {
@@ -53,6 +61,8 @@ export interface CheckDefinition {
   readonly host: boolean;
   /** When it runs within a backend's pass. */
   readonly phase: CheckPhase;
+  /** What the engine must be for the check to apply (see {@link EngineNeed}). Default none. */
+  readonly needs?: readonly EngineNeed[];
 }
 
 function check(def: CheckDefinition): CheckDefinition {
@@ -442,6 +452,84 @@ export const CHECKS: readonly CheckDefinition[] = Object.freeze([
     invariant: false,
     host: false,
     phase: "read",
+  }),
+  // ── Clusters: which nodes hold a copy, and what a node's loss does ─────────────────────────
+  check({
+    id: "cluster.no-copy-off-task-nodes",
+    title: "A node that runs no task using the secret holds no copy of it",
+    group: "cluster",
+    exposedMeans:
+      "the value (plaintext or base64) is in the data root (tmpfs mounts included) of a node that runs no task using it",
+    protectedMeans: "only the node running the task holds the value (on its tmpfs)",
+    deliveries: ["file"],
+    requires: ["fileDelivery"],
+    promisedBy: [],
+    invariant: false,
+    host: true,
+    phase: "host",
+    needs: ["cluster"],
+  }),
+  check({
+    id: "cluster.worker-disk",
+    title: "No worker keeps the value on disk",
+    group: "cluster",
+    exposedMeans: "a worker's data root holds the value (plaintext or base64) outside tmpfs",
+    protectedMeans: "no worker has the value on disk; the task's node has it on tmpfs only",
+    deliveries: ["file"],
+    requires: ["fileDelivery"],
+    promisedBy: [],
+    invariant: false,
+    host: true,
+    phase: "host",
+    needs: ["cluster"],
+  }),
+  check({
+    id: "cluster.manager-raft",
+    title: "The raft store of every manager holds no plaintext or base64 of the value",
+    group: "cluster",
+    exposedMeans: "a manager's raft store (swarm/raft) holds the value as plaintext or base64",
+    protectedMeans:
+      "every manager's raft log was written after the secret and holds no readable copy",
+    deliveries: ["file"],
+    requires: ["fileDelivery"],
+    promisedBy: ["encryptedAtRest"],
+    invariant: false,
+    host: true,
+    phase: "host",
+    needs: ["cluster"],
+  }),
+  check({
+    id: "cluster.node-loss",
+    title:
+      "A lost worker's task moves to another node with the secret; the lost node keeps no copy",
+    group: "cluster",
+    exposedMeans:
+      "after the killed worker came back, its data root (tmpfs included) still holds the value",
+    protectedMeans:
+      "the task ran again on another node with the value byte-exact, and the returned node holds no copy",
+    deliveries: ["file"],
+    requires: ["fileDelivery"],
+    promisedBy: [],
+    invariant: false,
+    host: true,
+    phase: "final",
+    needs: ["cluster", "nodeControl"],
+  }),
+  check({
+    id: "cluster.autolock",
+    title: "With autolock on, a restarted manager hands out no secret until unlocked",
+    group: "cluster",
+    exposedMeans:
+      "a restarted manager of an autolocked swarm served secrets without the unlock key",
+    protectedMeans:
+      "the restarted manager stayed locked (secrets refused) until the unlock key was given on stdin",
+    deliveries: ["file"],
+    requires: ["fileDelivery"],
+    promisedBy: [],
+    invariant: false,
+    host: true,
+    phase: "final",
+    needs: ["cluster", "nodeControl"],
   }),
   check({
     id: "hygiene.errors-redacted",

@@ -85,9 +85,20 @@ export async function storageScope(
   const info = await cli.run(["info", "--format", "{{.DockerRootDir}}"]);
   if (info.code !== 0) throw new Error(`docker info failed: ${info.stderr.trim()}`);
   const root = info.stdout.trim() || "/var/lib/docker";
+  // A multi-node engine: every node's readable data root is scanned, its swarm dir as a store.
+  const nodeRoots = (engine.cluster?.nodes ?? []).flatMap((n) =>
+    (n.storage ?? []).map((s) => s.path),
+  );
   return {
     roots: unique(
-      [root, "/run/docker", "/run/containerd", "/var/lib/containerd", ...declared].filter(exists),
+      [
+        root,
+        "/run/docker",
+        "/run/containerd",
+        "/var/lib/containerd",
+        ...declared,
+        ...nodeRoots,
+      ].filter(exists),
     ),
     // Swarm's raft store (64 MB preallocated WAL files, slow to read on a busy host) only for a
     // backend that keeps secrets in an engine store; the plain engine never writes there.
@@ -100,7 +111,7 @@ export async function storageScope(
       "io.containerd.snapshotter.v1.overlayfs",
       ...(usesSecretStore ? [] : ["swarm"]),
     ],
-    storeDirs: [join(root, "swarm"), ...declaredStores],
+    storeDirs: unique([root, ...nodeRoots].map((r) => join(r, "swarm")).concat(declaredStores)),
   };
 }
 

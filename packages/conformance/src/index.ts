@@ -6,6 +6,7 @@ export {
   type CheckPhase,
   catalogue,
   checkById,
+  type EngineNeed,
 } from "./catalogue.js";
 export {
   type Gate,

@@ -108,6 +108,25 @@ export class Pass {
   #scope: Promise<StorageScope> | undefined;
 
   /**
+   * The engine CLI of the node that runs `workload` (a multi-node engine: the container is only
+   * known to its node's engine), else {@link cli}.
+   */
+  cliFor(workload: Workload): EngineCli | undefined {
+    const node = this.backend.engine.cluster?.nodes.find((n) => n.name === workload.node);
+    if (!node || !this.cli) return this.cli;
+    return engineCli({ ...this.backend.engine, endpoint: node.endpoint });
+  }
+
+  /** The engine CLI of every node of a multi-node engine, by node name; empty on one node. */
+  nodeClis(): Array<{ node: string; cli: EngineCli }> {
+    if (!this.cli) return [];
+    return (this.backend.engine.cluster?.nodes ?? []).flatMap((n) => {
+      const cli = engineCli({ ...this.backend.engine, endpoint: n.endpoint });
+      return cli ? [{ node: n.name, cli }] : [];
+    });
+  }
+
+  /**
    * Where the engine keeps state on the host (asked once per pass; `podman info` takes seconds
    * on a busy machine, so the pass starts asking early).
    */

@@ -385,6 +385,8 @@ async function runCheck(
   const started = Date.now();
   pass.evidence = [];
   const impl = IMPLEMENTATIONS[def.id];
+  const missingNeed = unmetNeed(def, pass.backend.engine);
+  if (missingNeed) return { check: def.id, ...missingNeed, durationMs: 0 };
   let result: Omit<CheckResult, "durationMs">;
   try {
     if (!impl) throw new Error(`keyhole conformance bug: no implementation for ${def.id}.`);
@@ -434,6 +436,40 @@ async function runCheck(
     ...(result.contradiction !== undefined ? { contradiction: r.text(result.contradiction) } : {}),
     durationMs: Date.now() - started + (share?.ms ?? 0),
   };
+}
+
+/**
+ * Why the engine is not what `def.needs` asks for, or undefined when it is: `unsupported` when
+ * the check does not apply (one node, no node control), `unmeasurable` when it applies but the
+ * nodes' disks cannot be read from here.
+ */
+export function unmetNeed(
+  def: CheckDefinition,
+  engine: SecretBackend["engine"],
+): { outcome: "unsupported" | "unmeasurable"; reason: string } | undefined {
+  const needs = def.needs ?? [];
+  const nodes = engine.cluster?.nodes ?? [];
+  if (needs.includes("cluster") && nodes.length < 2) {
+    return {
+      outcome: "unsupported",
+      reason: `Not a multi-node engine: ${engine.name} reports ${nodes.length === 0 ? "no cluster (engine.cluster)" : "one node"}; cluster checks need ≥ 2 nodes (for Docker Swarm: dockerSwarmBackend({ nodes }) with each node's endpoint).`,
+    };
+  }
+  if (needs.includes("cluster") && nodes.some((n) => (n.storage ?? []).length === 0)) {
+    const blind = nodes.filter((n) => (n.storage ?? []).length === 0).map((n) => n.name);
+    return {
+      outcome: "unmeasurable",
+      reason: `The data roots of node(s) ${blind.join(", ")} are not readable from this host (no storage in engine.cluster.nodes), so no copy there could be looked for.`,
+    };
+  }
+  if (needs.includes("nodeControl") && !engine.cluster?.control) {
+    return {
+      outcome: "unsupported",
+      reason:
+        "keyhole cannot kill and restart this cluster's nodes (no engine.cluster.control); only a cluster keyhole brought up itself (node scripts/cluster.mjs up) has that.",
+    };
+  }
+  return undefined;
 }
 
 async function resolveImage(backend: SecretBackend, options: ConformanceOptions): Promise<string> {

@@ -9,7 +9,8 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { dockerSwarmBackend, type SwarmClusterMap, swarmClusterOptions, swarmGc } from "./index.js";
 import { clusterCommand, clusterUp } from "./test-cluster.js";
 
-const NAME = "swarm";
+// Unique per process: helpers and CI runs on one machine never take down each other's cluster.
+const NAME = `sw${process.pid}`;
 const KEEPALIVE = ["sh", "-c", "trap 'exit 0' TERM; while :; do sleep 1; done"];
 let map: SwarmClusterMap;
 let image: string;

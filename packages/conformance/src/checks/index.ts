@@ -1,3 +1,4 @@
+import { clusterChecks } from "./cluster.js";
 import { envChecks } from "./env.js";
 import { fileChecks } from "./file.js";
 import { hygieneChecks } from "./hygiene.js";
@@ -16,5 +17,6 @@ export const IMPLEMENTATIONS: Readonly<Record<string, CheckImpl>> = {
   ...restChecks,
   ...lifecycleChecks,
   ...limitsChecks,
+  ...clusterChecks,
   ...hygieneChecks,
 };

@@ -102,6 +102,28 @@ export const lifecycleChecks: Record<string, CheckImpl> = {
       }
       for (const name of secrets.lines) if (pass.secretNames.has(name)) left.push(`secret ${name}`);
       for (const v of volumes.lines) left.push(`volume ${v}`);
+      // A multi-node engine: every node's own engine is asked for containers of the run.
+      const perNode = await Promise.all(
+        pass.nodeClis().map(async ({ node, cli: nodeCli }) => {
+          const args = ["ps", "-a", "--filter", label, "--format", "{{.ID}}"];
+          const r = await nodeCli.run(args);
+          pass.record({
+            where: "host",
+            argv: [nodeCli.binary, ...args],
+            exitCode: r.code,
+            stdout: r.stdout,
+            stderr: r.stderr,
+            note: `node ${node}`,
+          });
+          if (r.code !== 0)
+            return [`node ${node} did not answer (${r.stderr.trim().slice(0, 120)})`];
+          return r.stdout
+            .split("\n")
+            .filter(Boolean)
+            .map((id) => `container ${id.trim()} on ${node}`);
+        }),
+      );
+      left.push(...perNode.flat());
       const unique = [...new Set(left)];
       const contradictions = pass.disposeError ? [`dispose() threw: ${pass.disposeError}`] : [];
       return {

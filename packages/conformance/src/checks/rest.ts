@@ -22,11 +22,12 @@ function noStorage(pass: Pass): Measurement | undefined {
 
 /** Writable layers of the pass's workloads (a copy written into a container's own filesystem). */
 async function upperDirs(pass: Pass): Promise<string[]> {
-  const cli = pass.cli;
-  if (!cli) return [];
+  if (!pass.cli) return [];
   // One CLI process per workload, all at once (each costs 0.1–0.4 s of process start).
   const found = await Promise.all(
     pass.workloads.map(async (w) => {
+      // On a cluster, the node that runs the task knows its container.
+      const cli = pass.cliFor(w)!;
       const r = await cli.run([
         "inspect",
         "--format",
