@@ -17,6 +17,8 @@ export type Command =
       quiet: boolean;
       /** A JSON report to diff the new one against (`--baseline`). */
       baseline?: string;
+      /** Leave out backends that run on a multi-node cluster (`--no-cluster`). */
+      noCluster?: boolean;
     }
   | {
       command: "diff";
@@ -93,6 +95,7 @@ function parseCompare(args: string[]): Command {
     "no-color": { type: "boolean" },
     quiet: { type: "boolean" },
     baseline: { type: "string" },
+    "no-cluster": { type: "boolean" },
   });
   const out = values.out as string | undefined;
   const baseline = values.baseline as string | undefined;
@@ -127,6 +130,7 @@ function parseCompare(args: string[]): Command {
     noColor: values["no-color"] === true,
     quiet: values.quiet === true,
     ...(baseline === undefined ? {} : { baseline }),
+    ...(values["no-cluster"] === true ? { noCluster: true } : {}),
   };
 }
 

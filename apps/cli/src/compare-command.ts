@@ -38,7 +38,7 @@ export async function compareCommand(
 ): Promise<ExitCode> {
   // Usage errors first, before any engine is touched.
   const ids = selectBackends(
-    deps.strategies.map((s) => s.id),
+    deps.strategies.filter((s) => !(cmd.noCluster && s.cluster)).map((s) => s.id),
     cmd.backends,
   );
   const checks = selectChecks(
@@ -66,7 +66,8 @@ export async function compareCommand(
       checks,
       onProgress: (e) =>
         progress.update({
-          backendId: e.backendId,
+          // Two backends may share an id (Swarm on one node and on a cluster): the strategy names the line.
+          backendId: ids[e.backendIndex ?? -1] ?? e.backendId,
           checkId: e.check,
           index: e.index,
           total: e.total,

@@ -2,7 +2,7 @@ import { join } from "node:path";
 import { composeGc, engineSetComposeOptions } from "@keyhole/compose";
 import { isKeyholeError, keyholeStateDir } from "@keyhole/core";
 import { dockerGc } from "@keyhole/docker";
-import { swarmGc } from "@keyhole/docker-swarm";
+import { swarmClusterMapPath, swarmClusterOptions, swarmGc } from "@keyhole/docker-swarm";
 import { podmanGc } from "@keyhole/podman";
 import { EXIT, type ExitCode } from "./exit-codes.js";
 import type { CliIO } from "./io.js";
@@ -48,6 +48,27 @@ export const GC_ENGINES: readonly GcEngine[] = [
       const r = await swarmGc({ dryRun: o.dryRun, ...(o.runId ? { runId: o.runId } : {}) });
       return r.found.map((i) => ({
         kind: i.kind,
+        name: i.name,
+        runId: i.runId,
+        removed: r.removed,
+      }));
+    },
+  },
+  {
+    // The multi-node swarm of `node scripts/cluster.mjs up`: services and secrets on its
+    // manager, task containers left on every node.
+    name: "docker swarm cluster",
+    absent: (host) => !host.exists(swarmClusterMapPath()),
+    async collect(o) {
+      const options = swarmClusterOptions();
+      const r = await swarmGc({
+        dryRun: o.dryRun,
+        ...(o.runId ? { runId: o.runId } : {}),
+        ...(options.socketPath ? { socketPath: options.socketPath } : {}),
+        nodes: (options.nodes ?? []).map((n) => n.endpoint),
+      });
+      return r.found.map((i) => ({
+        kind: i.node ? `${i.kind} on ${i.node}` : i.kind,
         name: i.name,
         runId: i.runId,
         removed: r.removed,

@@ -14,8 +14,10 @@ Usage:
   keyhole --help              print this help (also: keyhole <command> --help)
 
 compare options:
-  --backend ID,...   only these backends (podman-file, podman-pass, docker-swarm, docker,
-                     compose-file, compose-env)
+  --backend ID,...   only these backends (podman-file, podman-pass, docker-swarm,
+                     docker-swarm-cluster, docker, compose-file, compose-env)
+  --no-cluster       leave out docker-swarm-cluster (the multi-node swarm column; it needs
+                     \`node scripts/cluster.mjs up\` first, which \`npm run compare\` does)
   --check GLOB,...   only checks whose id matches, e.g. 'file.*' or 'env.*,limits.max-bytes'
   --format FORMAT    table (default), markdown, json or html
   --out FILE         write the report (in --format, or implied by .html/.md/.json) to FILE;

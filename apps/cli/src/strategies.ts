@@ -9,7 +9,12 @@ import {
 } from "@keyhole/compose";
 import { isKeyholeError, keyholeStateDir, type SecretBackend } from "@keyhole/core";
 import { dockerBackend } from "@keyhole/docker";
-import { dockerSwarmBackend } from "@keyhole/docker-swarm";
+import {
+  DOCKER_SWARM_CAPABILITIES,
+  dockerSwarmBackend,
+  swarmClusterMapPath,
+  swarmClusterOptions,
+} from "@keyhole/docker-swarm";
 import { podmanFileBackend, podmanPassBackend } from "@keyhole/podman";
 
 /** Where the lookups of a strategy happen; the real process by default, a fake in tests. */
@@ -58,6 +63,8 @@ export interface BackendStrategy {
   notHere(host: HostView): NotHere | undefined;
   /** Creates the backend (no engine call happens until it is used). */
   create(): SecretBackend;
+  /** Runs on a multi-node cluster (`--no-cluster` leaves it out). Default false. */
+  cluster?: boolean;
 }
 
 const SETUP = "node scripts/setup.mjs";
@@ -144,6 +151,26 @@ export const STRATEGIES: readonly BackendStrategy[] = [
     create: () => dockerSwarmBackend(),
   },
   {
+    id: "docker-swarm-cluster",
+    description: "Docker Swarm secrets on a multi-node swarm (node scripts/cluster.mjs up)",
+    cluster: true,
+    notHere: (host) =>
+      host.exists(swarmClusterMapPath())
+        ? undefined
+        : {
+            reason: `No multi-node swarm is up (no node map at ${swarmClusterMapPath()}).`,
+            fix: "node scripts/cluster.mjs up (as root, in the keyhole repository)",
+          },
+    create: () => {
+      try {
+        return dockerSwarmBackend(swarmClusterOptions());
+      } catch (error) {
+        // No node map: a backend whose ready() says so, so the column is loud, not missing.
+        return unavailableBackend("docker-swarm", error);
+      }
+    },
+  },
+  {
     id: "docker",
     description: "plain Docker Engine (env vars, copied-in files): the baseline",
     notHere: needDockerEngine,
@@ -197,4 +224,23 @@ export async function diagnose(
   } finally {
     await backend?.dispose().catch(() => {});
   }
+}
+
+/** A backend that cannot start: `ready()` rejects with `error`; nothing else is reachable. */
+function unavailableBackend(id: string, error: unknown): SecretBackend {
+  const fail = () => Promise.reject(error);
+  return {
+    id,
+    capabilities: DOCKER_SWARM_CAPABILITIES,
+    engine: { kind: "docker", name: "docker swarm (cluster)" },
+    runId: "none",
+    ready: fail,
+    createSecret: fail,
+    replaceSecret: fail,
+    removeSecret: fail,
+    listSecrets: fail,
+    run: fail,
+    dispose: () => Promise.resolve(),
+    [Symbol.asyncDispose]: () => Promise.resolve(),
+  };
 }

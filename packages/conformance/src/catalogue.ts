@@ -492,7 +492,7 @@ export const CHECKS: readonly CheckDefinition[] = Object.freeze([
       "every manager's raft log was written after the secret and holds no readable copy",
     deliveries: ["file"],
     requires: ["fileDelivery"],
-    promisedBy: ["encryptedAtRest"],
+    promisedBy: [],
     invariant: false,
     host: true,
     phase: "host",

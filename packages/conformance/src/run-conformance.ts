@@ -23,6 +23,11 @@ export interface ProgressEvent {
   type: "check-start" | "check-done";
   backendId: string;
   check: string;
+  /**
+   * Position of the backend in the list given to `runComparison` (0-based): tells apart two
+   * backends with the same id (e.g. Docker Swarm on one node and on a cluster).
+   */
+  backendIndex?: number;
   /** 1-based position of the check within this backend's pass. */
   index: number;
   /** Number of checks in this backend's pass. */
@@ -103,7 +108,16 @@ export async function runComparison(
   const selected = selectChecks(options.checks);
   // Settled, not Promise.all: a factory that throws must not leave the other passes running
   // (and their backends undisposed) behind the rejection.
-  const settled = await Promise.allSettled(backends.map((b) => runBackend(b, selected, options)));
+  const settled = await Promise.allSettled(
+    backends.map((b, i) =>
+      runBackend(b, selected, {
+        ...options,
+        ...(options.onProgress
+          ? { onProgress: (e: ProgressEvent) => options.onProgress?.({ ...e, backendIndex: i }) }
+          : {}),
+      }),
+    ),
+  );
   const failed = settled.find((s) => s.status === "rejected");
   if (failed) throw failed.reason;
   const passes = settled.map((s) => (s as PromiseFulfilledResult<PassOutcome>).value);

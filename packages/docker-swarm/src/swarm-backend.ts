@@ -159,7 +159,13 @@ class DockerSwarmBackend implements SecretBackend {
   /** The engine; on a cluster, `cluster` lists the nodes once `ready()` (or a run) resolved them. */
   get engine(): EngineInfo {
     const cluster = this.#nodes.cluster;
-    return cluster ? Object.freeze({ ...this.#engine, cluster }) : this.#engine;
+    if (!cluster) return this.#engine;
+    const managers = cluster.nodes.filter((n) => n.role === "manager").length;
+    return Object.freeze({
+      ...this.#engine,
+      name: `docker swarm, ${cluster.nodes.length} nodes (${managers} manager${managers === 1 ? "" : "s"})`,
+      cluster,
+    });
   }
 
   async ready(): Promise<{ version: string }> {
