@@ -41,17 +41,17 @@ function hostSnapshot() {
     ]),
     swarmNodes: out("/usr/bin/docker", ["node", "ls", "--format", "{{.ID}} {{.Status}}"]),
     docker0: out("ip", ["-o", "addr", "show", "dev", "docker0"]),
-    // Containers of the host engines (other tests) come and go: their veths (docker's
-    // `veth` + 7 hex) and docker0's carrier are theirs. A veth of ours would be named p<i>.
-    routes: out("ip", ["route", "show", "table", "all"])
+    // Other tests and helpers add and remove their own links and routes on this shared host, so
+    // the host's network is checked for what a cluster could leak into it: its veth peers
+    // (p<i>), its bridge (br0) and its subnet; plus docker0's address.
+    ours: out("ip", ["-o", "link", "show"])
       .split("\n")
-      .filter((l) => !/ dev veth[0-9a-f]{7} /.test(l))
-      .map((l) => l.replace(/ linkdown/, ""))
-      .join("\n"),
-    links: out("ip", ["-o", "link", "show"])
-      .split("\n")
-      .filter((l) => !/^\d+: veth[0-9a-f]{7}@/.test(l))
-      .map((l) => l.replace(/^\d+: /, "").replace(/<[^>]*>|state \S+|qlen \d+/g, ""))
+      .filter((l) => /^\d+: (p\d+|br0)[@:]/.test(l))
+      .concat(
+        out("ip", ["route", "show", "table", "all"])
+          .split("\n")
+          .filter((l) => l.includes("10.231.")),
+      )
       .join("\n"),
     // Rules without packet counters.
     iptables: out("iptables-save", [])
@@ -76,6 +76,10 @@ describe("scripts/cluster.mjs", () => {
     expect(up.stderr).toBe("");
     expect(up.code).toBe(0);
     const map = readClusterMap(NAME);
+    // The names the host snapshot looks for are the ones the cluster really uses (inside its
+    // bridge namespace), so a leak into the host namespace would be seen.
+    const inside = run("ip", ["-n", `kh-cl-${NAME}-br`, "-o", "link", "show"]).stdout;
+    expect(inside.split("\n").filter((l) => /^\d+: (p\d+|br0)[@:]/.test(l))).toHaveLength(4);
     expect(map.nodes.map((n) => `${n.name} ${n.role}`)).toEqual([
       "n1 manager",
       "n2 worker",
