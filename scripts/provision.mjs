@@ -277,6 +277,8 @@ function checkCluster() {
     const nodes = map.nodes.map((n) => `${n.name} ${n.role}`).join(", ");
     return { name, state: "ready", detail: `${nodes}; manager ${map.manager}` };
   }
+  if (!map && left.pids.length > 0)
+    return { name, state: "off", detail: "coming up (no node map yet)" };
   if (isClean(left))
     return {
       name,
