@@ -26,6 +26,16 @@ async function cluster(...args) {
   }
 }
 
+/** The iptables rules a cluster could touch: Docker's, and any naming its subnet or links. */
+function rules(command) {
+  const r = run(command, [], { timeout: 30_000 });
+  return `${r.code}\n${r.stdout
+    .replace(/\[\d+:\d+\]/g, "")
+    .split("\n")
+    .filter((l) => /DOCKER|10\.231\.|br0|kh-cl|-[io] p\d/.test(l))
+    .join("\n")}`;
+}
+
 /** What of the host's own engine and network a cluster must never change. */
 function hostSnapshot() {
   const out = (cmd, args) => {
@@ -53,13 +63,10 @@ function hostSnapshot() {
           .filter((l) => l.includes("10.231.")),
       )
       .join("\n"),
-    // Rules without packet counters.
-    iptables: out("iptables-save", [])
-      .replace(/\[\d+:\d+\]/g, "")
-      .replace(/^#.*$/gm, ""),
-    ip6tables: out("ip6tables-save", [])
-      .replace(/\[\d+:\d+\]/g, "")
-      .replace(/^#.*$/gm, ""),
+    // Rules without packet counters. Only Docker's chains and anything naming the cluster's
+    // subnet or links: Podman's netavark chains (other tests' containers) come and go.
+    iptables: rules("iptables-save"),
+    ip6tables: rules("ip6tables-save"),
   };
 }
 

@@ -184,6 +184,8 @@ async function runPass(
   imageReady.catch(() => {});
   try {
     base.engine.version = (await backend.ready()).version;
+    // ready() may tell more about the engine (a swarm's nodes), and the report should say it.
+    base.engine.name = backend.engine.name;
   } catch (error) {
     await backend.dispose().catch(() => {});
     return {
