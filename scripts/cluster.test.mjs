@@ -163,7 +163,8 @@ describe("scripts/cluster.mjs", () => {
 
   it("refuses a second up of the same cluster, and down cleans up after every node process was SIGKILLed", async () => {
     await cluster("down");
-    expect((await cluster("up", "--nodes", "2")).code).toBe(0);
+    const up = await cluster("up", "--nodes", "2");
+    expect(up.code, up.stderr).toBe(0);
     const again = await cluster("up", "--nodes", "2");
     expect(again.code).toBe(1);
     expect(again.stderr).toMatch(
@@ -172,10 +173,11 @@ describe("scripts/cluster.mjs", () => {
       ),
     );
     const pids = clusterPids();
-    expect(pids.length).toBeGreaterThanOrEqual(4); // 2 dockerd + 2 containerd
+    expect(pids.length, JSON.stringify(pids)).toBeGreaterThanOrEqual(2); // 2 dockerd (+ containerd)
     for (const p of pids) process.kill(p, "SIGKILL");
     expect(isClean(clusterLeftovers(NAME))).toBe(false);
-    expect((await cluster("down")).code).toBe(0);
+    const down = await cluster("down");
+    expect(down.code, `${down.stdout}${down.stderr}`).toBe(0);
     expect(isClean(clusterLeftovers(NAME))).toBe(true);
     expect(hostSnapshot()).toEqual(before);
   });
