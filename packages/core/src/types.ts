@@ -34,7 +34,11 @@ export interface Capabilities {
 
 /** Where and what the engine behind a backend is; used by host-side checks and reports. */
 export interface EngineInfo {
-  /** The engine family; `"other"` for third-party backends. */
+  /**
+   * The engine family the backend drives: a backend (third-party or not) on Podman or Docker
+   * says so, and the conformance suite asks that engine's own CLI as an oracle. `"other"` when
+   * it is neither; checks that need an engine CLI are then `unmeasurable`.
+   */
   kind: "podman" | "docker" | "other";
   /** A human-readable name, e.g. `"podman"`, `"docker swarm"`. */
   name: string;

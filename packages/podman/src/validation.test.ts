@@ -92,6 +92,22 @@ describe.each([
     untouched(backend);
   });
 
+  it("podman-pass declares its pass store and GnuPG home in engine.storage (what the suite scans)", () => {
+    const given = podmanPassBackend({
+      gpgHome: "/srv/keyhole-test/gnupg",
+      storeDir: "/srv/keyhole-test/store",
+      key: "ABCDEF",
+    });
+    expect(given.engine.storage).toEqual([
+      { path: "/srv/keyhole-test/store", kind: "store" },
+      { path: "/srv/keyhole-test/gnupg", kind: "engine" },
+    ]);
+    const throwaway = podmanPassBackend();
+    expect(throwaway.engine.storage?.map((s) => s.kind)).toEqual(["store", "engine"]);
+    expect(throwaway.engine.env).not.toHaveProperty("PASSWORD_STORE_DIR");
+    expect(podmanFileBackend().engine.storage).toBeUndefined();
+  });
+
   it("rejects an empty value and a value over 511999 bytes", async () => {
     const backend = make();
     await expectError(
