@@ -20,7 +20,8 @@ let restore: (() => void) | undefined;
 
 /**
  * Calls `listener` with the argv and environment of every process this Node process starts
- * (`spawn`, `execFile`, `exec`, `fork` and the `*Sync` variants, through any import style),
+ * (`spawn`, `execFile`, `exec`, `fork` always; the `*Sync` variants when called through the
+ * module, ESM named imports included, not through a reference taken before the watch began),
  * until the returned function is called. Sampling `/proc` misses processes that live shorter
  * than a sample takes (over a second with ~600 processes on a loaded host); a backend that
  * drives an engine CLI starts exactly such processes, so the suite looks at them as they are
