@@ -2,24 +2,15 @@ import { readdirSync } from "node:fs";
 import { join } from "node:path";
 import { KEYHOLE_RUN_LABEL } from "@keyhole/core";
 import Dockerode from "dockerode";
-import { describe, expect, it, vi } from "vitest";
+import { describe, expect, it } from "vitest";
+import { runExample } from "../../../scripts/test-support/run-example.js";
 import { engineSetComposeOptions } from "./index.js";
 
 describe("README example", () => {
   it("examples/minimal.ts runs on the Debian 13 engine set and leaves nothing behind", async () => {
     const options = engineSetComposeOptions();
     const oracle = new Dockerode({ socketPath: options.socketPath! });
-    const lines: string[] = [];
-    const log = vi.spyOn(console, "log").mockImplementation((...args: unknown[]) => {
-      lines.push(args.join(" "));
-    });
-    try {
-      // A computed specifier keeps tsc (whose rootDir is src/) out; vitest loads it as usual.
-      const example: string = "../examples/minimal.ts";
-      await import(example);
-    } finally {
-      log.mockRestore();
-    }
+    const { lines } = await runExample(import.meta.url, "examples/minimal.ts");
     const runs = /^runs (\S+) (\S+):/.exec(lines[3] ?? "")?.slice(1) ?? [];
     expect(lines).toEqual([
       "file: 0:0 600 (a read-only bind of the 0600 host copy)",
