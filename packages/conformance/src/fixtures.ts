@@ -9,7 +9,8 @@ import {
 } from "@keyhole/core";
 import type { BooleanCapability } from "./catalogue.js";
 import type { Gate } from "./judge.js";
-import { type Pass, q, USERS } from "./pass.js";
+import { type Pass, type ProbeUser, q, sha256, USERS } from "./pass.js";
+import type { Evidence } from "./report.js";
 
 /**
  * The workload configurations checks look at. Fixtures the backend declares it supports share
@@ -53,15 +54,45 @@ export interface FixtureData {
   plain?: string;
 }
 
+/**
+ * The positive control of a fixture: proof, from inside the workload, that its delivery
+ * happened (the intended reader gets the right digest; PID 1 held the env variable before it
+ * ran `unset`). Measured in the exec session that waits for the workload to be ready, so it
+ * costs no extra round trip.
+ */
+export interface FixtureControl {
+  ok: boolean;
+  /** What was seen (`uid 2000 reads the value at /run/secrets/x`) or what was missing. */
+  observed: string;
+  /** The exec session that measured it (redacted). */
+  evidence?: Evidence;
+}
+
 /** A fixture after its group was started (or refused). */
 export interface FixtureState {
   id: FixtureId;
   gate: Gate;
   workload?: Workload;
   data: FixtureData;
+  /** Set once the workload ran: whether the delivery is proven. */
+  control?: FixtureControl;
+}
+
+/** One line a fixture's positive control runs (as `user`), printing `key=<digest>`. */
+interface ControlProbe {
+  user: ProbeUser;
+  /** Shell lines (using the probe prelude) printing `key=…`. */
+  lines: string;
+  key: string;
+  /** Digests that prove the delivery; empty: any digest (the file is there and readable). */
+  want: string[];
+  /** What the digest proves, for `observed`. */
+  what: string;
 }
 
 interface Prepared {
+  /** The fixture's positive controls. */
+  controls: ControlProbe[];
   deliveries: SecretDelivery[];
   env?: Record<string, string>;
   capDrop?: string[];
@@ -82,6 +113,22 @@ function defaultTarget(secret: SecretHandle, target?: string): string {
   return t.startsWith("/") ? t : `${SECRETS_DIR}/${t}`;
 }
 
+/** The digest a probe prints for `env | grep '^KH_SECRET='` when the variable holds `value`. */
+export function envLineDigest(value: string, name = SECRET_ENV): string {
+  return sha256(`${name}=${value}\n`);
+}
+
+/** A control: `user` reads `target` and gets one of `want` (any digest when `want` is empty). */
+function readControl(
+  key: string,
+  user: ProbeUser,
+  target: string,
+  want: string[],
+  what: string,
+): ControlProbe {
+  return { user, key, lines: `rd ${q(target)} ${key}`, want, what: `${what} at ${target}` };
+}
+
 const FIXTURES: Record<FixtureId, FixtureDef> = {
   env: {
     group: "env",
@@ -90,10 +137,21 @@ const FIXTURES: Record<FixtureId, FixtureDef> = {
       const value = pass.newValue("env");
       const secret = await pass.createSecret("env", value);
       return {
+        controls: [
+          {
+            user: "root",
+            key: "ctl_env",
+            lines: 'echo "ctl_env=$(cat /tmp/kh-pid1-before.sha)"',
+            want: [envLineDigest(value)],
+            what: `PID 1 held ${SECRET_ENV} before it ran unset`,
+          },
+        ],
         deliveries: [{ secret, as: "env", name: SECRET_ENV }],
         // fig. 4-2: a child started before `unset` inherits it, one started after does not;
         // fig. 4-8: a long-lived uid-2000 process holds it; fig. 4-9: a root process got it as argv.
         init: [
+          // The positive control: PID 1 itself held the variable before `unset`.
+          `env | grep "^${SECRET_ENV}=" | sha256sum | cut -c1-64 > /tmp/kh-pid1-before.sha`,
           `sh -c 'env | grep "^${SECRET_ENV}=" | sha256sum | cut -c1-64 > /tmp/kh-child-before.sha'`,
           "su -s /bin/sh alice -c 'exec sleep 2147483' &",
           "echo $! > /tmp/kh-alice.pid",
@@ -112,6 +170,9 @@ const FIXTURES: Record<FixtureId, FixtureDef> = {
       const secret = await pass.createSecret("file", value);
       const target = defaultTarget(secret);
       return {
+        controls: [
+          readControl("ctl_file", "root", target, [sha256(value)], "root reads the value"),
+        ],
         deliveries: [{ secret, as: "file" }],
         // fig. 5-6: a consumer reads the value from stdin and keeps only a digest of it.
         init: [
@@ -129,11 +190,28 @@ const FIXTURES: Record<FixtureId, FixtureDef> = {
       const value = pass.newValue("owned");
       const plain = pass.newPlainValue();
       const secret = await pass.createSecret("owned", value);
+      const target = defaultTarget(secret);
       return {
+        controls: [
+          readControl(
+            "ctl_owned",
+            "alice",
+            target,
+            [sha256(value)],
+            "uid 2000 (the owner) reads the value",
+          ),
+          {
+            user: "root",
+            key: "ctl_plain",
+            lines: `echo "ctl_plain=$(env | grep '^${PLAIN_ENV}=' | h)"`,
+            want: [envLineDigest(plain, PLAIN_ENV)],
+            what: `an exec session has the plain variable ${PLAIN_ENV}`,
+          },
+        ],
         deliveries: [{ secret, as: "file", uid: 2000, gid: 2000, mode: 0o400 }],
         // fig. 5-5: a plain variable beside the restricted file.
         env: { [PLAIN_ENV]: plain },
-        data: { value, plain, secret, target: defaultTarget(secret), facts: {} },
+        data: { value, plain, secret, target, facts: {} },
       };
     },
   },
@@ -144,6 +222,15 @@ const FIXTURES: Record<FixtureId, FixtureDef> = {
       const value = pass.newValue("outside");
       const secret = await pass.createSecret("outside", value);
       return {
+        controls: [
+          readControl(
+            "ctl_outside",
+            "root",
+            OUTSIDE_TARGET,
+            [sha256(value)],
+            "root reads the value",
+          ),
+        ],
         deliveries: [{ secret, as: "file", target: OUTSIDE_TARGET }],
         allowOutside: true,
         data: { value, secret, target: OUTSIDE_TARGET, facts: {} },
@@ -156,10 +243,14 @@ const FIXTURES: Record<FixtureId, FixtureDef> = {
     async prepare(pass) {
       const value = pass.newValue("capdrop");
       const secret = await pass.createSecret("capdrop", value);
+      const target = defaultTarget(secret);
       return {
+        controls: [
+          readControl("ctl_capdrop", "root", target, [sha256(value)], "root reads the value"),
+        ],
         deliveries: [{ secret, as: "file" }],
         capDrop: ["DAC_OVERRIDE"],
-        data: { value, secret, target: defaultTarget(secret), facts: {} },
+        data: { value, secret, target, facts: {} },
       };
     },
   },
@@ -170,12 +261,16 @@ const FIXTURES: Record<FixtureId, FixtureDef> = {
       const value = pass.newValue("scrub");
       const secret = await pass.createSecret("scrub", value);
       // fig. 5-3: mode 0644 with CAP_DAC_OVERRIDE dropped, where the backend can express them.
+      const target = defaultTarget(secret);
       return {
+        controls: [
+          readControl("ctl_scrub", "root", target, [sha256(value)], "root reads the value"),
+        ],
         deliveries: [
           { secret, as: "file", scrub: true, ...(pass.caps.fileMode ? { mode: 0o644 } : {}) },
         ],
         ...(pass.caps.capDrop ? { capDrop: ["DAC_OVERRIDE"] } : {}),
-        data: { value, secret, target: defaultTarget(secret), facts: {} },
+        data: { value, secret, target, facts: {} },
       };
     },
   },
@@ -205,9 +300,12 @@ const FIXTURES: Record<FixtureId, FixtureDef> = {
         facts.overLimit = "not probed";
       }
       const secret = await pass.createSecret("big", value);
+      const target = defaultTarget(secret);
       return {
+        // Any content: limits.max-bytes itself judges whether it is intact.
+        controls: [readControl("ctl_big", "root", target, [], "root reads a file")],
         deliveries: [{ secret, as: "file" }],
-        data: { value, secret, target: defaultTarget(secret), facts },
+        data: { value, secret, target, facts },
       };
     },
   },
@@ -226,9 +324,12 @@ const FIXTURES: Record<FixtureId, FixtureDef> = {
       );
       pass.addValue("binary", bytes);
       const secret = await pass.createSecret("binary", bytes);
+      const target = defaultTarget(secret);
       return {
+        // Any content: limits.binary-exact itself judges whether the bytes are exact.
+        controls: [readControl("ctl_binary", "root", target, [], "root reads a file")],
         deliveries: [{ secret, as: "file" }],
-        data: { bytes, secret, target: defaultTarget(secret), facts: {} },
+        data: { bytes, secret, target, facts: {} },
       };
     },
   },
@@ -241,9 +342,20 @@ const FIXTURES: Record<FixtureId, FixtureDef> = {
       const created = await pass.createSecret("replace", oldValue);
       const secret = await pass.backend.replaceSecret(created, value);
       pass.procs.sample();
+      const target = defaultTarget(secret);
       return {
+        // Old or new: lifecycle.replace itself judges which one arrived.
+        controls: [
+          readControl(
+            "ctl_replace",
+            "root",
+            target,
+            [sha256(value), sha256(oldValue)],
+            "root reads the old or the new value",
+          ),
+        ],
         deliveries: [{ secret, as: "file" }],
-        data: { value, oldValue, secret, target: defaultTarget(secret), facts: {} },
+        data: { value, oldValue, secret, target, facts: {} },
       };
     },
   },
@@ -334,9 +446,10 @@ export class FixturePool {
     } catch (error) {
       gate = gateOf(error);
     }
+    let controls = new Map<FixtureId, FixtureControl>();
     if (workload) {
       try {
-        await waitReady(pass, workload);
+        controls = await waitReady(pass, workload, prepared);
       } catch (error) {
         gate = {
           kind: "error",
@@ -352,7 +465,14 @@ export class FixturePool {
         if (d.as === "file" && workload) data.reportedTarget = workload.fileTargets[index];
         if (d.as === "file") index++;
       }
-      states.set(id, { id, gate, ...(workload ? { workload } : {}), data });
+      const control = controls.get(id);
+      states.set(id, {
+        id,
+        gate,
+        ...(workload ? { workload } : {}),
+        data,
+        ...(control ? { control } : {}),
+      });
     }
     return states;
   }
@@ -382,18 +502,64 @@ export function pid1Script(init: readonly string[]): string {
   ].join("\n");
 }
 
-async function waitReady(pass: Pass, workload: Workload): Promise<void> {
-  const r = await workload.exec(
+/**
+ * Waits for PID 1's ready mark, then runs every fixture's positive controls, all in the one
+ * exec session a workload needs anyway (root part first; a control as another user is a part
+ * of its own). Throws when the workload never became ready.
+ */
+async function waitReady(
+  pass: Pass,
+  workload: Workload,
+  prepared: ReadonlyArray<readonly [FixtureId, Prepared]>,
+): Promise<Map<FixtureId, FixtureControl>> {
+  const probes = prepared.flatMap(([id, p]) => p.controls.map((c) => ({ id, c })));
+  const rootLines = probes.filter(({ c }) => c.user === "root").map(({ c }) => c.lines);
+  const others = probes.filter(({ c }) => c.user !== "root");
+  const parts: Array<[ProbeUser, string]> = [
     [
-      "sh",
-      "-c",
-      "i=0; while [ ! -e /tmp/kh-ready ]; do i=$((i+1)); [ $i -gt 300 ] && exit 1; sleep 0.1; done",
+      "root",
+      [
+        "i=0; while [ ! -e /tmp/kh-ready ]; do i=$((i+1)); [ $i -gt 300 ] && exit 1; sleep 0.1; done",
+        ...rootLines,
+      ].join("\n"),
     ],
-    { user: USERS.root },
-  );
-  if (r.exitCode !== 0) {
+    ...others.map(({ c }): [ProbeUser, string] => [c.user, c.lines]),
+  ];
+  const { outputs, result, argv } = await pass.runParts(workload, parts);
+  if (outputs[0]?.problem) {
     throw new Error(
-      `The probe workload did not become ready within 30 s (exit ${r.exitCode}): ${pass.redactor.clip(r.stderr, 300)}`,
+      `The probe workload did not become ready within 30 s (exit ${result.exitCode}): ${outputs[0].problem} ${pass.redactor.clip(result.stderr, 300)}`,
     );
   }
+  const evidence = pass.redactor.evidence({
+    where: "container",
+    user: USERS.root,
+    argv,
+    exitCode: result.exitCode,
+    stdout: result.stdout,
+    ...(result.stderr ? { stderr: result.stderr } : {}),
+    note: "positive controls: the workload is ready, and each delivery arrived where and as whom it should",
+  });
+  const controls = new Map<FixtureId, FixtureControl>();
+  for (const [id] of prepared) {
+    const seen: string[] = [];
+    let missing: string | undefined;
+    for (const { c } of probes.filter((p) => p.id === id)) {
+      const at = c.user === "root" ? 0 : 1 + others.findIndex((o) => o.c === c);
+      const out = outputs[at];
+      const got = out?.kv.get(c.key) ?? "";
+      if (out?.problem) missing ??= `${c.what}: not measured (${out.problem})`;
+      else if (!/^[0-9a-f]{64}$/.test(got))
+        missing ??= `${c.what}: not so (uid ${USERS[c.user]}: ${got.replace(/^denied\s*/, "") || "no output"})`;
+      else if (c.want.length > 0 && !c.want.includes(got))
+        missing ??= `${c.what}: not so (uid ${USERS[c.user]} reads other content)`;
+      else seen.push(c.what);
+    }
+    controls.set(id, {
+      ok: missing === undefined,
+      observed: missing ?? seen.join("; "),
+      evidence,
+    });
+  }
+  return controls;
 }

@@ -1,12 +1,16 @@
 import { spawn } from "node:child_process";
 import { existsSync } from "node:fs";
+import { constants as osConstants } from "node:os";
 import { type EngineInfo, podmanEnv } from "@keyhole/core";
 
 /** What an engine CLI printed. stdout stays bytes-exact; nothing is redacted here. */
 export interface CliResult {
+  /** Exit code; 128 + signal number when a signal ended it (never the 1 of "no match"). */
   code: number;
   stdout: string;
   stderr: string;
+  /** True when the timeout killed it: its output is incomplete. */
+  timedOut?: boolean;
 }
 
 /**
@@ -41,10 +45,15 @@ export function engineCli(engine: EngineInfo): EngineCli | undefined {
     // Debian's client matches its dockerd; /usr/local/bin/docker may be a newer client-only build.
     binary = existsSync("/usr/bin/docker") ? "/usr/bin/docker" : "docker";
   }
+  // An engine that names its own CLI (`engine.cli`, e.g. an nsenter prefix for an engine in a
+  // namespace) is asked through exactly that.
+  const prefix = engine.cli && engine.cli.length > 0 ? [...engine.cli] : [binary];
+  const program = prefix[0]!;
   return {
     kind,
-    binary,
-    run: (args, timeoutMs = 60_000) => runCollect(binary, args, { env, timeoutMs }),
+    binary: prefix.join(" "),
+    run: (args, timeoutMs = 60_000) =>
+      runCollect(program, [...prefix.slice(1), ...args], { env, timeoutMs }),
   };
 }
 
@@ -64,17 +73,24 @@ export function runCollect(
     });
     const out: Buffer[] = [];
     const err: Buffer[] = [];
-    const timer = setTimeout(() => child.kill("SIGKILL"), options.timeoutMs ?? 120_000);
+    let timedOut = false;
+    const timer = setTimeout(() => {
+      timedOut = true;
+      child.kill("SIGKILL");
+    }, options.timeoutMs ?? 120_000);
     child.stdout?.on("data", (d: Buffer) => out.push(d));
     child.stderr?.on("data", (d: Buffer) => err.push(d));
     child.on("error", (e) => {
       clearTimeout(timer);
       resolve({ code: 127, stdout: "", stderr: e.message });
     });
-    child.on("close", (code) => {
+    child.on("close", (code, signal) => {
       clearTimeout(timer);
       resolve({
-        code: code ?? 1,
+        // A killed process has no exit code: report 128 + signal, never a code that reads as
+        // an answer (grep's 1 means "no match").
+        code: code ?? 128 + (signal ? (osConstants.signals[signal] ?? 0) : 0),
+        ...(timedOut ? { timedOut } : {}),
         stdout: Buffer.concat(out).toString("utf8"),
         stderr: Buffer.concat(err).toString("utf8"),
       });

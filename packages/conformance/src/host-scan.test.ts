@@ -26,7 +26,13 @@ describe("scanStorage", () => {
     writeFileSync(join(dir, "overlay", "layer", "copy"), marker);
     writeFileSync(join(dir, "unrelated"), "nothing here");
     const scan = await scanStorage(
-      { roots: [dir], excludeDirs: ["overlay"], storeDirs: [join(dir, "secrets")] },
+      {
+        roots: [dir],
+        excludeDirs: ["overlay"],
+        storeDirs: [join(dir, "secrets")],
+        controls: new Map(),
+        sources: [],
+      },
       new Map([["file", marker]]),
       [],
       ["c0ffee"],
@@ -57,7 +63,7 @@ describe("scanStorage", () => {
     writeFileSync(join(sub, "split-nul"), `${marker.slice(0, 10)}\0${marker.slice(10)}`);
     writeFileSync(join(sub, "split-nl"), `${marker.slice(0, 10)}\n${marker.slice(10)}`);
     const scan = await scanStorage(
-      { roots: [sub], excludeDirs: [], storeDirs: [] },
+      { roots: [sub], excludeDirs: [], storeDirs: [], controls: new Map(), sources: [] },
       new Map([["file", marker]]),
       [],
       [],

@@ -1,4 +1,4 @@
-import { existsSync, readFileSync, statSync } from "node:fs";
+import { accessSync, existsSync, constants as fsConstants, readFileSync, statSync } from "node:fs";
 import { join } from "node:path";
 import type { EngineInfo } from "@keyhole/core";
 import { type EngineCli, runCollect } from "./host-engine.js";
@@ -11,7 +11,18 @@ export interface StorageScope {
   excludeDirs: string[];
   /** Directories that hold the engine's secret store (for the `store` classification). */
   storeDirs: string[];
+  /**
+   * Positive controls: label → text the engine is known to keep in a file under `roots` (the
+   * graph root's own path in Podman's database, the default bridge network's id in Docker's).
+   * A scan that does not find each of them did not really read the engine's storage.
+   */
+  controls: Map<string, string>;
+  /** Where the scope came from (for evidence): `podman info`, `docker info`, `engine.storage`. */
+  sources: string[];
 }
+
+/** The engine's storage cannot be seen from here at all: the scan is `unmeasurable`, not clean. */
+export class UnmeasurableScope extends Error {}
 
 /** One file that holds a value. */
 export interface StorageHit {
@@ -34,91 +45,141 @@ export interface ScanResult {
   /** Files grep listed (candidates before classification). */
   candidates: number;
   durationMs: number;
-  /** Problems that did not stop the scan (unreadable roots, grep errors). */
+  /** Harmless things (a file that vanished while grep walked). */
   warnings: string[];
+  /**
+   * Why the scan cannot be trusted: nothing to scan, a root not readable, grep could not read a
+   * file, grep was killed by its timeout. Any of them makes a `rest.*` check an `error`.
+   */
+  problems: string[];
+  /** Labels of the positive controls found (see {@link StorageScope.controls}). */
+  controlsFound: string[];
 }
 
 const TMPFS = new Set(["tmpfs", "ramfs", "devtmpfs"]);
 
 /**
  * Asks the engine where it keeps state: Podman's graph root and run root (`podman info`);
- * Docker's root dir (`docker info`) plus `/run/docker` and containerd's dirs. Adds every path
- * the backend declares in `engine.storage` (a pass store, a third-party store): the one way a
- * backend tells the suite where its state lives. Image layers and mounted root filesystems are
- * excluded: a container's own writable layer is added per workload. Swarm's store is scanned
- * only when `usesSecretStore` (the backend declares `engineSecretStore`). Without a CLI (engine
- * kind `"other"`) the scope is the declared paths alone.
+ * Docker's root dir (`docker info`), `/run/docker`
+ * and containerd's dirs, Swarm's raft store when the engine's swarm is active. Adds every path
+ * of `engine.storage`. Image layers and mounted root filesystems are excluded: a container's
+ * own writable layer is added per workload. What is scanned follows the engine, never the
+ * backend's capability declarations. Throws {@link UnmeasurableScope} when the engine's
+ * storage is not visible from this host (or there is no engine CLI to ask, engine kind
+ * `"other"`) and `engine.storage` names nothing either.
  */
 export async function storageScope(
   engine: EngineInfo,
   cli: EngineCli | undefined,
-  usesSecretStore = true,
 ): Promise<StorageScope> {
   const exists = (p: string | undefined): p is string => typeof p === "string" && existsSync(p);
-  const declared = (engine.storage ?? []).map((s) => s.path);
-  const declaredStores = (engine.storage ?? [])
-    .filter((s) => s.kind === "store")
-    .map((s) => s.path);
-  if (!cli)
-    return { roots: unique(declared.filter(exists)), excludeDirs: [], storeDirs: declaredStores };
+  const declared = engine.storage ?? [];
+  const declaredRoots = declared.map((d) => d.path);
+  const declaredStores = declared.filter((d) => d.kind === "store").map((d) => d.path);
+  const sources = declared.length > 0 ? ["engine.storage"] : [];
+  const controls = new Map<string, string>();
+  if (!cli) {
+    // Engine kind "other": the declared paths are all keyhole can know about.
+    if (declaredRoots.length === 0) {
+      throw new UnmeasurableScope(
+        `keyhole cannot ask an engine of kind "${engine.kind}" where it keeps state, and the backend declares no engine.storage. Declare the host paths of your store and state in engine.storage to have them scanned.`,
+      );
+    }
+    return {
+      roots: unique(declaredRoots),
+      excludeDirs: [],
+      storeDirs: declaredStores,
+      controls,
+      sources,
+    };
+  }
+  let engineRoots: Array<string | undefined>;
+  let main: string;
+  let excludeDirs: string[];
+  let storeDirs: string[];
   if (cli.kind === "podman") {
     const info = await cli.run(["info", "--format", "json"]);
     if (info.code !== 0) throw new Error(`podman info failed: ${info.stderr.trim()}`);
     const store = (JSON.parse(info.stdout) as { store?: { graphRoot?: string; runRoot?: string } })
       .store;
-    const graphRoot = store?.graphRoot ?? "/var/lib/containers/storage";
-    const roots = [graphRoot, store?.runRoot, "/run/libpod", ...declared];
-    return {
-      roots: unique(roots.filter(exists)),
-      excludeDirs: [
-        "overlay",
-        "overlay-images",
-        "overlay-layers",
-        "vfs",
-        "vfs-images",
-        "vfs-layers",
-        "merged",
-      ],
-      storeDirs: [join(graphRoot, "secrets"), ...declaredStores],
-    };
-  }
-  const info = await cli.run(["info", "--format", "{{.DockerRootDir}}"]);
-  if (info.code !== 0) throw new Error(`docker info failed: ${info.stderr.trim()}`);
-  const root = info.stdout.trim() || "/var/lib/docker";
-  // A multi-node engine: every node's readable data root is scanned, its swarm dir as a store.
-  const nodeRoots = (engine.cluster?.nodes ?? []).flatMap((n) =>
-    (n.storage ?? []).map((s) => s.path),
-  );
-  return {
-    roots: unique(
-      [
-        root,
-        "/run/docker",
-        "/run/containerd",
-        "/var/lib/containerd",
-        ...declared,
-        ...nodeRoots,
-      ].filter(exists),
-    ),
-    // Swarm's raft store (64 MB preallocated WAL files, slow to read on a busy host) only for a
-    // backend that keeps secrets in an engine store; the plain engine never writes there.
-    excludeDirs: [
+    if (!store?.graphRoot) throw new Error("podman info names no graph root.");
+    main = store.graphRoot;
+    engineRoots = [main, store.runRoot, "/run/libpod"];
+    excludeDirs = [
+      "overlay",
+      "overlay-images",
+      "overlay-layers",
+      "vfs",
+      "vfs-images",
+      "vfs-layers",
+      "merged",
+    ];
+    storeDirs = [join(main, "secrets")];
+    // libpod's database records the graph root it was created with (it refuses a mismatch).
+    controls.set("the graph root's path in libpod's database", main);
+    sources.push("podman info");
+  } else {
+    const info = await cli.run([
+      "info",
+      "--format",
+      "{{.DockerRootDir}}|{{.Swarm.LocalNodeState}}|{{.Swarm.ControlAvailable}}",
+    ]);
+    if (info.code !== 0) throw new Error(`docker info failed: ${info.stderr.trim()}`);
+    const [root, swarmState] = info.stdout.trim().split("|");
+    if (!root) throw new Error("docker info names no root dir.");
+    main = root;
+    // A multi-node engine: every node's readable data root is scanned, its swarm dir as a store.
+    const nodeRoots = (engine.cluster?.nodes ?? []).flatMap((n) =>
+      (n.storage ?? []).map((s) => s.path),
+    );
+    engineRoots = [root, "/run/docker", "/run/containerd", "/var/lib/containerd", ...nodeRoots];
+    // Swarm's raft store (secrets live there) exactly when this engine is part of a swarm.
+    const swarm = swarmState === "active";
+    excludeDirs = [
       "overlay2",
       "image",
       "buildkit",
       "merged",
       "rootfs",
       "io.containerd.snapshotter.v1.overlayfs",
-      ...(usesSecretStore ? [] : ["swarm"]),
-    ],
-    storeDirs: unique([root, ...nodeRoots].map((r) => join(r, "swarm")).concat(declaredStores)),
+      // Network namespaces bind-mounted by dockerd (nsfs): not files, reading one fails EINVAL.
+      "netns",
+      ...(swarm ? [] : ["swarm"]),
+    ];
+    storeDirs = unique([root, ...nodeRoots].map((r) => join(r, "swarm")));
+    const bridge = await cli.run(["network", "inspect", "--format", "{{.Id}}", "bridge"]);
+    const id = bridge.stdout.trim();
+    if (bridge.code === 0 && /^[0-9a-f]{64}$/.test(id)) {
+      // The default bridge network lives in libnetwork's store under the root dir.
+      controls.set("the default bridge network's id in libnetwork's store", id);
+    }
+    sources.push(`docker info (swarm ${swarmState || "?"})`);
+  }
+  if (!exists(main)) {
+    if (declaredRoots.length === 0) {
+      throw new UnmeasurableScope(
+        `The engine keeps its storage at ${main}, which is not visible from this host (an engine in another mount namespace or machine?), and the backend's engine.storage names no host path to scan instead.`,
+      );
+    }
+    // An engine in a namespace: only what the backend declares is reachable from here.
+    controls.clear();
+    engineRoots = [];
+  }
+  return {
+    roots: unique([...engineRoots.filter(exists), ...declaredRoots]),
+    excludeDirs,
+    storeDirs: unique([...(exists(main) ? storeDirs : []), ...declaredStores]),
+    controls,
+    sources,
   };
 }
 
 /**
  * Lists the files under `scope` (plus `extraDirs`, e.g. containers' writable layers) that hold
  * one of `values` as is or base64-encoded. The values reach `grep` on stdin (`-f -`), never in
- * argv; each candidate is then read in Node to tell which value and form it holds.
+ * argv; each candidate is then read in Node to tell which value and form it holds. The scope's
+ * controls (and `controls`, e.g. running containers' ids) are searched for alongside: the
+ * result names which were found, so a check can prove the scan read the engine's storage.
  *
  * @param values label → value (printable, no newline: grep patterns are lines).
  * @param containerIds ids whose paths count as `container` storage.
@@ -128,6 +189,8 @@ export async function scanStorage(
   values: ReadonlyMap<string, string>,
   extraDirs: readonly string[],
   containerIds: readonly string[],
+  controls: ReadonlyMap<string, readonly string[]> = new Map(),
+  timeoutMs = 300_000,
 ): Promise<ScanResult> {
   const started = Date.now();
   const needles: Array<{ label: string; form: "raw" | "base64"; bytes: Buffer }> = [];
@@ -139,40 +202,80 @@ export async function scanStorage(
       bytes: Buffer.from(Buffer.from(value, "utf8").toString("base64")),
     });
   }
-  const patterns = `${needles.map((n) => n.bytes.toString("utf8")).join("\n")}\n`;
+  const controlNeedles: Array<{ label: string; bytes: Buffer }> = [
+    ...[...scope.controls].map(([label, text]) => ({ label, bytes: Buffer.from(text) })),
+    ...[...controls].flatMap(([label, texts]) =>
+      texts.filter(Boolean).map((t) => ({ label, bytes: Buffer.from(t) })),
+    ),
+  ];
+  const patterns = `${[...needles, ...controlNeedles].map((n) => n.bytes.toString("utf8")).join("\n")}\n`;
   // `-z` (NUL-separated lines) lists the same files, as no needle holds a NUL or a newline, but
   // grep no longer buffers a whole preallocated, newline-free file as one line: Swarm's 64 MB
-  // raft WAL files took 2.2 s to scan that way and 0.08 s with `-z` (GNU grep 3.8).
-  const common = ["-zrlsF", "-D", "skip", "--binary-files=text", "-f", "-", "--"];
+  // raft WAL files took 2.2 s to scan that way and 0.08 s with `-z` (GNU grep 3.8). No `-s`:
+  // grep's complaints tell a file that vanished mid-walk (harmless) from one it may not read.
+  const common = ["-zrlF", "-D", "skip", "--binary-files=text", "-f", "-", "--"];
   const commands: string[][] = [];
   const warnings: string[] = [];
+  const problems: string[] = [];
   const files = new Set<string>();
+  const roots = scope.roots.filter((d) => existsSync(d));
+  if (roots.length === 0) {
+    problems.push(`Nothing to scan: none of ${scope.roots.join(", ") || "(no paths)"} exists.`);
+  }
+  for (const root of roots) {
+    try {
+      accessSync(root, fsConstants.R_OK | fsConstants.X_OK);
+    } catch {
+      problems.push(`Scan not permitted: ${root} is not readable by this process.`);
+    }
+  }
   const runs: Array<[string[], string[]]> = [
-    [scope.excludeDirs.map((d) => `--exclude-dir=${d}`), scope.roots],
+    [scope.excludeDirs.map((d) => `--exclude-dir=${d}`), roots],
     [[], extraDirs.filter((d) => existsSync(d))],
   ];
   for (const [excludes, dirs] of runs) {
     if (dirs.length === 0) continue;
     const args = [...excludes, ...common, ...dirs];
     commands.push(["grep", ...args]);
-    const r = await runCollect("grep", args, { input: patterns, timeoutMs: 300_000 });
-    // grep: 0 = matches, 1 = none, 2 = some file could not be read (vanished/unreadable).
-    if (r.code > 1 && r.stdout === "")
-      warnings.push(`grep exited ${r.code}: ${r.stderr.trim().slice(0, 300)}`);
-    for (const line of r.stdout.split("\n")) if (line) files.add(line);
+    const r = await runCollect("grep", args, { input: patterns, timeoutMs });
+    // grep: 0 = matches, 1 = none, 2 = some file could not be read.
+    const complaints = r.stderr.split("\n").filter(Boolean);
+    const vanished = complaints.filter((l) => /No such file or directory$/.test(l));
+    const other = complaints.filter((l) => !vanished.includes(l));
+    if (r.timedOut)
+      problems.push(
+        `grep was killed by its ${timeoutMs / 1000} s timeout: the scan is incomplete.`,
+      );
+    else if (r.code > 2) problems.push(`grep ended with code ${r.code}: the scan is incomplete.`);
+    else if (r.code === 2 && other.length === 0 && vanished.length === 0) {
+      problems.push("grep exited 2 without saying which file it could not read.");
+    }
+    if (other.length > 0) {
+      problems.push(`grep could not read: ${other.slice(0, 3).join("; ").slice(0, 400)}`);
+    }
+    if (vanished.length > 0)
+      warnings.push(`${vanished.length} file(s) vanished while grep read them`);
+    for (const line of r.stdout.split("\0").join("\n").split("\n")) if (line) files.add(line);
   }
   const mounts = readMounts();
   const hits: StorageHit[] = [];
+  const controlsFound = new Set<string>();
   for (const path of files) {
     let data: Buffer;
     try {
-      if (statSync(path).size > 256 * 1024 * 1024) continue;
+      if (statSync(path).size > 256 * 1024 * 1024) {
+        warnings.push(`${path} is larger than 256 MiB and was not classified`);
+        continue;
+      }
       data = readFileSync(path);
     } catch {
       continue; // vanished between grep and here
     }
+    for (const c of controlNeedles) if (data.includes(c.bytes)) controlsFound.add(c.label);
     const fsType = fsTypeOf(path, mounts);
-    const kind: StorageHit["kind"] = scope.storeDirs.some((d) => path.startsWith(`${d}/`))
+    const kind: StorageHit["kind"] = scope.storeDirs.some(
+      (d) => path === d || path.startsWith(`${d}/`),
+    )
       ? "store"
       : containerIds.some((id) => id && path.includes(id)) ||
           extraDirs.some((d) => path.startsWith(`${d}/`))
@@ -182,7 +285,15 @@ export async function scanStorage(
       if (data.includes(n.bytes)) hits.push({ path, value: n.label, form: n.form, fsType, kind });
     }
   }
-  return { hits, commands, candidates: files.size, durationMs: Date.now() - started, warnings };
+  return {
+    hits,
+    commands,
+    candidates: files.size,
+    durationMs: Date.now() - started,
+    warnings,
+    problems,
+    controlsFound: [...controlsFound],
+  };
 }
 
 interface MountEntry {

@@ -16,6 +16,14 @@ import { ProcScanner } from "./proc-scan.js";
 import { Redactor } from "./redaction.js";
 import type { Evidence, HostProbeCounts, WorkloadRecord } from "./report.js";
 
+/** What an engine query by the run's label returned (see `sightRun`). */
+export interface SightResult {
+  ok: boolean;
+  code: number;
+  ids: string[];
+  stderr: string;
+}
+
 /** The users every probe looks as: root, alice (2000) and bob (3000) of the probe image. */
 export const USERS = { root: "0", alice: "2000", bob: "3000" } as const;
 
@@ -71,6 +79,8 @@ export class Pass {
   readonly workloads: Workload[] = [];
   /** Every attempted workload. */
   readonly workloadRecords: WorkloadRecord[] = [];
+  /** This run's containers as the engine listed them by label right before `dispose()`. */
+  beforeDispose: SightResult | undefined;
   /** Set once `dispose()` ran: its error message, or null when it succeeded. */
   disposeError: string | null | undefined;
   /** Evidence of the check running now. */
@@ -86,6 +96,8 @@ export class Pass {
     image: string,
     baseline: PassBaseline = new PassBaseline(),
     signal?: AbortSignal,
+    /** `cli` replaces the engine's CLI (unit tests feed synthetic engine answers). */
+    options: { cli?: EngineCli } = {},
   ) {
     this.backend = backend;
     this.procs = baseline.procs;
@@ -93,7 +105,7 @@ export class Pass {
     this.tmpBaseline = baseline.tmpEntries;
     this.caps = { ...backend.capabilities };
     this.image = image;
-    const cli = engineCli(backend.engine);
+    const cli = options.cli ?? engineCli(backend.engine);
     // Counted where every check goes through, so the report's counts cannot miss a call.
     this.cli = cli && {
       ...cli,
@@ -131,7 +143,7 @@ export class Pass {
    * on a busy machine, so the pass starts asking early).
    */
   storageScope(): Promise<StorageScope> {
-    this.#scope ??= storageScope(this.backend.engine, this.cli, this.caps.engineSecretStore);
+    this.#scope ??= storageScope(this.backend.engine, this.cli);
     return this.#scope;
   }
 
@@ -240,6 +252,12 @@ export class Pass {
       stderr: result.stderr,
       ...(options.note ? { note: options.note } : {}),
     });
+    const problem = incomplete(result.stdout, user, `The probe as uid ${user}`);
+    if (problem) {
+      throw new Error(
+        `${problem} Exit code ${result.exitCode}${result.stderr ? `; stderr: ${this.redactor.clip(result.stderr, 300)}` : ""}`,
+      );
+    }
     return result;
   }
 
@@ -251,25 +269,14 @@ export class Pass {
   async runParts(
     workload: Workload,
     parts: ReadonlyArray<readonly [ProbeUser, string]>,
-  ): Promise<{
-    outputs: Array<{ kv: Map<string, string>; raw: string }>;
-    result: ExecResult;
-    argv: string[];
-  }> {
+  ): Promise<{ outputs: PartResult[]; result: ExecResult; argv: string[] }> {
     const text = partsScript(parts);
     if (this.redactor.leaks(text)) {
       throw new Error("keyhole conformance bug: a probe script holds a test value.");
     }
     const argv = ["sh", "-c", text];
     const result = await workload.exec(argv, { user: USERS.root });
-    const outputs = parts.map(() => ({ kv: new Map<string, string>(), raw: "" }));
-    const chunks = result.stdout.split(/^@@part=(\d+)$/m);
-    for (let i = 1; i < chunks.length; i += 2) {
-      const at = Number(chunks[i]);
-      const raw = chunks[i + 1] ?? "";
-      if (at < outputs.length) outputs[at] = { kv: parseKv(raw), raw };
-    }
-    return { outputs, result, argv };
+    return { outputs: splitParts(result.stdout, parts), result, argv };
   }
 
   /** {@link runParts} for one check, with its evidence recorded; returns each part's `key=value` map. */
@@ -288,6 +295,8 @@ export class Pass {
       stderr: result.stderr,
       ...(note ? { note } : {}),
     });
+    const problem = outputs.find((o) => o.problem)?.problem;
+    if (problem) throw new Error(problem);
     return outputs.map((o) => o.kv);
   }
 
@@ -347,6 +356,35 @@ export const PS_LISTING = [
 /** The users of the probe image a part can run as. */
 export type ProbeUser = "root" | "alice" | "bob";
 
+/** What one part of a {@link partsScript} printed, and why it cannot be trusted (if so). */
+export interface PartResult {
+  kv: Map<string, string>;
+  raw: string;
+  /** Set when the part did not run to its end as its user (see {@link incomplete}). */
+  problem?: string;
+}
+
+/** Splits the output of a {@link partsScript} by part and checks each part's end marker. */
+export function splitParts(
+  stdout: string,
+  parts: ReadonlyArray<readonly [ProbeUser, string]>,
+): PartResult[] {
+  const raws: Array<string | undefined> = parts.map(() => undefined);
+  const chunks = stdout.split(/^@@part=(\d+)$/m);
+  for (let i = 1; i < chunks.length; i += 2) {
+    const at = Number(chunks[i]);
+    if (at < raws.length) raws[at] = chunks[i + 1] ?? "";
+  }
+  return parts.map(([user], i) => {
+    const raw = raws[i] ?? "";
+    const problem =
+      raws[i] === undefined
+        ? `Part ${i} (as ${user}) never started (no @@part=${i} line in the output).`
+        : incomplete(raw, USERS[user], `Part ${i} (as ${user})`);
+    return { kv: parseKv(raw), raw, ...(problem ? { problem } : {}) };
+  });
+}
+
 /**
  * One root shell script running `parts` in order, each introduced by an `@@part=<i>` line;
  * root parts in a subshell, others through `su -s /bin/sh <user> -c`.
@@ -363,9 +401,35 @@ export function partsScript(parts: ReadonlyArray<readonly [ProbeUser, string]>):
     .join("\n");
 }
 
-/** A probe script: the prelude, then `lines`. */
+/**
+ * The last line of every probe script: the exit status of the line before and the uid the
+ * shell ran as. A probe whose output lacks it did not run to its end (killed, never started,
+ * `su` failed, an exec that printed nothing), and nothing it did not print may read as a denial.
+ */
+export const END_MARKER = 'echo "@@end=$? $(id -u)"';
+
+/** A probe script: the prelude, then `lines`, then {@link END_MARKER}. */
 export function script(...lines: string[]): string {
-  return `${SH_PRELUDE}\n${lines.join("\n")}`;
+  return `${SH_PRELUDE}\n${lines.join("\n")}\n${END_MARKER}`;
+}
+
+/** The end marker in a probe's output (the last one), if any. */
+export function probeEnd(raw: string): { status: number; uid: string } | undefined {
+  const all = [...raw.matchAll(/^@@end=(\d+) (\d+)$/gm)];
+  const m = all[all.length - 1];
+  return m ? { status: Number(m[1]), uid: m[2]! } : undefined;
+}
+
+/**
+ * Why a probe's output cannot be trusted, or undefined when it ran to its end as `uid` with
+ * status 0. `what` names the probe in the sentence (`"part 2 (as bob)"`).
+ */
+export function incomplete(raw: string, uid: string, what: string): string | undefined {
+  const end = probeEnd(raw);
+  if (!end) return `${what} did not run to its end (its output has no end marker).`;
+  if (end.uid !== uid) return `${what} ran as uid ${end.uid}, not ${uid}.`;
+  if (end.status !== 0) return `${what} ended with status ${end.status}.`;
+  return undefined;
 }
 
 /** Single-quotes `s` for sh. */

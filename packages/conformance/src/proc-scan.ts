@@ -1,3 +1,5 @@
+import { spawn } from "node:child_process";
+import { randomBytes } from "node:crypto";
 import { closeSync, openSync, readdirSync, readlinkSync, readSync } from "node:fs";
 import { readdir } from "node:fs/promises";
 import { basename } from "node:path";
@@ -290,6 +292,44 @@ export class ProcScanner {
           this.#hits.set(key, { pid, comm, where, value: label, via: "spawn" });
         }
       }
+    }
+  }
+
+  /**
+   * The sampler's positive control: starts a short `sleep` whose argv holds a random canary,
+   * takes a fresh sample, and says whether the canary was seen (then forgets it).
+   */
+  async canary(): Promise<boolean> {
+    if (this.unavailable) return false;
+    const label = "\0canary";
+    const token = `kh-canary-${randomBytes(12).toString("hex")}`;
+    this.watch(label, token);
+    // The token is sh's $0 (sleep would reject it as a duration); `; :` keeps sh from exec'ing
+    // sleep, so the token stays in a live process's argv.
+    const child = spawn("sh", ["-c", "sleep 30; :", token], { stdio: "ignore", detached: true });
+    try {
+      await new Promise<void>((resolve, reject) => {
+        child.once("spawn", () => resolve());
+        child.once("error", reject);
+      });
+      // A snapshot already under way may have listed /proc before the canary existed: look
+      // again until one taken after it sees it (or three did not).
+      // Seen by sampling /proc, not by the spawn watch (which sees every start by design).
+      const seen = () =>
+        [...this.#hits.values()].some((h) => h.value === label && h.via !== "spawn");
+      for (let i = 0; i < 3 && !seen(); i++) await this.settle();
+      return seen();
+    } catch {
+      return false;
+    } finally {
+      // The whole group: sh and its sleep.
+      try {
+        if (child.pid) process.kill(-child.pid, "SIGKILL");
+      } catch {
+        child.kill("SIGKILL");
+      }
+      this.#needles.delete(label);
+      for (const [key, hit] of this.#hits) if (hit.value === label) this.#hits.delete(key);
     }
   }
 

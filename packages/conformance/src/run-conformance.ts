@@ -3,6 +3,7 @@ import { InvalidInputError, podmanEnv, type SecretBackend, type Workload } from 
 import { ensureProbeImage, ensureProbeImageInfo } from "@keyhole/probe";
 import { CHECKS, type CheckDefinition, type CheckPhase } from "./catalogue.js";
 import { IMPLEMENTATIONS } from "./checks/index.js";
+import { sightRun } from "./checks/lifecycle.js";
 import { type BatchImpl, isBatch, type Part, type PartOutput } from "./checks/types.js";
 import { type FixtureId, FixturePool, type FixtureState } from "./fixtures.js";
 import { type Gate, judge, type Measurement } from "./judge.js";
@@ -230,6 +231,14 @@ async function runPass(
   const dispose = async () => {
     if (disposed) return;
     disposed = true;
+    if (pass.cli && selected.some((c) => c.id === "lifecycle.cleanup")) {
+      pass.beforeDispose = await sightRun(pass).catch((error: unknown) => ({
+        ok: false,
+        code: -1,
+        ids: [],
+        stderr: error instanceof Error ? error.message : String(error),
+      }));
+    }
     const t = Date.now();
     try {
       await backend.dispose();
@@ -294,17 +303,28 @@ async function runPass(
   report = swept.value;
   const { leaked } = swept;
   if (def) {
+    // Positive control: the same sweep finds a value planted in a copy of the report.
+    const planted = [...pass.textValues.values()][0];
+    const control = planted !== undefined && pass.redactor.sweep({ report, planted }).leaked;
     const result: CheckResult = {
       ...judge(
         def,
         pass.caps,
         { kind: "accepted" },
-        {
-          outcome: leaked ? "exposed" : "protected",
-          observed: leaked
-            ? "a value was in the report (redacted before returning it)"
-            : `${swept.chars} characters, none of ${pass.redactor.forms.length} value forms`,
-        },
+        control
+          ? {
+              outcome: leaked ? "exposed" : "protected",
+              observed: leaked
+                ? "a value was in the report (redacted before returning it)"
+                : `${swept.chars} characters, none of ${pass.redactor.forms.length} value forms`,
+            }
+          : {
+              outcome: "error",
+              reason:
+                planted === undefined
+                  ? "The pass made no test value, so there was nothing to look for in the report."
+                  : "Positive control failed: the sweep did not find a value planted in a copy of the report.",
+            },
       ),
       durationMs: 0,
     };
@@ -408,8 +428,15 @@ async function runCheck(
     if (!impl) throw new Error(`keyhole conformance bug: no implementation for ${def.id}.`);
     const states: FixtureState[] = [];
     for (const f of impl.fixtures) states.push(await pool.get(f));
-    const gate: Gate = states[0]?.gate ?? { kind: "accepted" };
+    let gate: Gate = states[0]?.gate ?? { kind: "accepted" };
     let measured: Measurement | undefined;
+    // No check may judge a delivery nobody proved: a failed positive control is an error,
+    // whatever the probes would have said.
+    const unproven = gate.kind === "accepted" ? controlFailure(states) : undefined;
+    if (unproven) {
+      if (unproven.evidence) pass.evidence.push(unproven.evidence);
+      gate = { kind: "error", message: unproven.message, accepted: true };
+    }
     if (gate.kind !== "accepted") {
       pass.record({
         where: "host",
@@ -422,9 +449,20 @@ async function runCheck(
       if (share?.evidence) pass.evidence.push(share.evidence);
       if (!outputs) {
         const parts = impl.parts(states);
-        const kv = await pass.multi(states[0]!.workload!, parts, impl.note);
-        outputs = kv.map((m) => ({ kv: m, raw: "" }));
+        const { outputs: out, result, argv } = await pass.runParts(states[0]!.workload!, parts);
+        pass.record({
+          where: "container",
+          user: USERS.root,
+          argv,
+          exitCode: result.exitCode,
+          stdout: result.stdout,
+          stderr: result.stderr,
+          note: impl.note,
+        });
+        outputs = out;
       }
+      const problem = outputs.find((o) => o.problem)?.problem;
+      if (problem) throw new Error(problem);
       measured = impl.interpret(outputs, states, pass);
     } else {
       measured = await impl.measure({ pass, pool, def }, states);
@@ -484,6 +522,28 @@ export function unmetNeed(
       reason:
         "keyhole cannot kill and restart this cluster's nodes (no engine.cluster.control); only a cluster keyhole brought up itself (node scripts/cluster.mjs up) has that.",
     };
+  }
+  return undefined;
+}
+
+/**
+ * The first fixture of `states` whose delivery was accepted but not proven by its positive
+ * control (or never measured), as the reason a check must be `error`.
+ */
+export function controlFailure(
+  states: readonly FixtureState[],
+): { message: string; evidence?: Evidence } | undefined {
+  for (const s of states) {
+    if (s.gate.kind !== "accepted") continue;
+    if (!s.control) {
+      return { message: `Positive control missing: the ${s.id} delivery was never proven.` };
+    }
+    if (!s.control.ok) {
+      return {
+        message: `Positive control failed: the ${s.id} delivery is not proven — ${s.control.observed}`,
+        ...(s.control.evidence ? { evidence: s.control.evidence } : {}),
+      };
+    }
   }
   return undefined;
 }

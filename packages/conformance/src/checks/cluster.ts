@@ -33,7 +33,13 @@ async function scanNode(
   const roots = rootsOf(node);
   pass.hostProbes.storageScans++;
   return scanStorage(
-    { roots, excludeDirs: ["merged"], storeDirs: roots.map((r) => join(r, "swarm")) },
+    {
+      roots,
+      excludeDirs: ["merged", "netns"],
+      storeDirs: roots.map((r) => join(r, "swarm")),
+      controls: new Map(),
+      sources: [`node ${node.name}`],
+    },
     values,
     [],
     [],

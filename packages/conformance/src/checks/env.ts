@@ -1,11 +1,14 @@
-import { SECRET_ENV } from "../fixtures.js";
+import { envLineDigest, SECRET_ENV } from "../fixtures.js";
 import type { Measurement } from "../judge.js";
-import { PS_LISTING, parseKv, script, sha256, USERS } from "../pass.js";
+import { PS_LISTING, parseKv, script, USERS } from "../pass.js";
+import { classify, deniedWith, READ_DENIALS } from "./denial.js";
 import type { CheckImpl } from "./types.js";
 
-/** The digest a probe prints for `env | grep '^KH_SECRET='` when the variable holds `value`. */
-function envLineDigest(value: string): string {
-  return sha256(`${SECRET_ENV}=${value}\n`);
+const DIGEST = /^[0-9a-f]{64}$/;
+
+/** An `error` naming what a probe did not print. */
+function missing(what: string): Measurement {
+  return { outcome: "error", reason: `The probe did not print ${what}.` };
 }
 
 function exposedIf(hit: boolean, yes: string, no: string): Measurement {
@@ -39,7 +42,9 @@ export const envChecks: Record<string, CheckImpl> = {
     ],
     interpret([out], [env]) {
       const kv = out!.kv;
-      if (!kv.get("before")) return { outcome: "error", reason: "The child digests are missing." };
+      if (!DIGEST.test(kv.get("before") ?? "") || !DIGEST.test(kv.get("after") ?? "")) {
+        return missing("the digests both children of PID 1 recorded");
+      }
       const want = envLineDigest(env!.data.value!);
       const after = kv.get("after") === want;
       return exposedIf(
@@ -60,10 +65,16 @@ export const envChecks: Record<string, CheckImpl> = {
     ],
     interpret([out], [env]) {
       const kv = out!.kv;
-      const unset = kv.get("unset_count") === "0";
+      if (!DIGEST.test(kv.get("session") ?? "")) return missing("the session's digest");
+      if (kv.get("unset_count") !== "0") {
+        return {
+          outcome: "error",
+          reason: `PID 1's \`unset ${SECRET_ENV}\` did not take (its env still counted ${kv.get("unset_count") || "nothing"}).`,
+        };
+      }
       return exposedIf(
         kv.get("session") === envLineDigest(env!.data.value!),
-        `new exec session has ${SECRET_ENV}${unset ? " although PID 1 unset it" : ""}`,
+        `new exec session has ${SECRET_ENV} although PID 1 unset it`,
         `new exec session lacks ${SECRET_ENV}`,
       );
     },
@@ -80,6 +91,20 @@ export const envChecks: Record<string, CheckImpl> = {
     },
     interpret([root, bob], [env]) {
       const want = envLineDigest(env!.data.value!);
+      // Each reader either read /proc/1/environ or was specifically denied; anything else
+      // (no such process, no output) proves nothing.
+      for (const [who, out] of [
+        ["root", root],
+        ["uid 3000", bob],
+      ] as const) {
+        const read = classify(out!.kv.get("readable"));
+        if (read.kind !== "digest" && !deniedWith(read, READ_DENIALS)) {
+          return {
+            outcome: "error",
+            reason: `${who} could not read /proc/1/environ for an unrelated reason: ${read.kind === "ok" ? "?" : read.text}.`,
+          };
+        }
+      }
       const rootHit = root!.kv.get("environ") === want;
       const bobHit = bob!.kv.get("environ") === want;
       const bobSays = bobHit
@@ -108,6 +133,7 @@ export const envChecks: Record<string, CheckImpl> = {
           reason: `The exec session ran as uid ${kv.get("uid") ?? "?"}, not 3000.`,
         };
       }
+      if (!DIGEST.test(kv.get("session") ?? "")) return missing("the session's digest");
       return exposedIf(
         kv.get("session") === envLineDigest(env!.data.value!),
         `uid 3000 has ${SECRET_ENV}`,
@@ -141,6 +167,20 @@ export const envChecks: Record<string, CheckImpl> = {
         };
       }
       const want = envLineDigest(env!.data.value!);
+      const aliceRead = classify(a.get("readable"));
+      if (aliceRead.kind !== "digest" && !deniedWith(aliceRead, READ_DENIALS)) {
+        return {
+          outcome: "error",
+          reason: `uid 2000 could not read /proc/${a.get("pid")}/environ for an unrelated reason: ${aliceRead.kind === "ok" ? "?" : aliceRead.text}.`,
+        };
+      }
+      const bobRead = classify(b.get("readable"));
+      if (bobRead.kind !== "digest" && !deniedWith(bobRead, READ_DENIALS)) {
+        return {
+          outcome: "error",
+          reason: `uid 3000 could not read /proc/${b.get("pid")}/environ for an unrelated reason: ${bobRead.kind === "ok" ? "?" : bobRead.text}.`,
+        };
+      }
       const bobSays =
         b.get("environ") === want
           ? "uid 3000 reads it too"
@@ -195,7 +235,19 @@ export const envChecks: Record<string, CheckImpl> = {
             reason: `${cli.binary} inspect ${id} failed: ${pass.redactor.clip(r.stderr, 300)}`,
           };
         }
-        for (const path of jsonPathsHolding(JSON.parse(r.stdout) as unknown, needles)) {
+        let doc: unknown;
+        try {
+          doc = JSON.parse(r.stdout);
+        } catch {
+          doc = undefined;
+        }
+        if (!Array.isArray(doc) || doc.length === 0) {
+          return {
+            outcome: "error",
+            reason: `${cli.binary} inspect ${id} printed no inspect document to look at.`,
+          };
+        }
+        for (const path of jsonPathsHolding(doc, needles)) {
           found.push(`${id === w.containerId ? "container" : "object"} ${path}`);
         }
       }

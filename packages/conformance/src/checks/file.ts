@@ -1,7 +1,16 @@
 import { isKeyholeError } from "@keyhole/core";
 import { PLAIN_ENV } from "../fixtures.js";
 import { unescapeMount } from "../host-scan.js";
+import type { Measurement } from "../judge.js";
 import { PS_LISTING, parseKv, q, script, sha256, USERS } from "../pass.js";
+import {
+  classify,
+  deniedWith,
+  type Errno,
+  READ_DENIALS,
+  REMOVE_DENIALS,
+  WRITE_DENIALS,
+} from "./denial.js";
 import { deniedReason, showsValue } from "./env.js";
 import type { CheckImpl } from "./types.js";
 
@@ -87,6 +96,33 @@ export function revealsDiskCopy(m: MountInfo): boolean {
   return m.root !== "/" || /upperdir=/.test(m.superOptions);
 }
 
+/**
+ * The `error` for a probe field that is neither the value's digest nor one of the denials this
+ * check accepts (e.g. `No such file or directory`: the probe looked at nothing).
+ */
+function unrelated(
+  who: string,
+  field: string | undefined,
+  accepted: readonly Errno[],
+): Measurement {
+  const r = classify(field);
+  return {
+    outcome: "error",
+    reason: `${who}: ${r.kind === "denied" || r.kind === "failed" ? r.text : r.kind === "digest" ? "read other content" : "no output"} — ${accepted.length > 0 ? `not a ${accepted.join("/")} denial, so it` : "it"} proves nothing.`,
+  };
+}
+
+/** A write probe's outcome: written (and read back), refused with an accepted errno, or neither. */
+function writeOutcome(
+  write: string | undefined,
+  after: string | undefined,
+  marker: string,
+): "wrote" | "refused" | "unclear" {
+  const w = classify(write);
+  if (w.kind === "ok") return after === sha256(marker) ? "wrote" : "unclear";
+  return deniedWith(w, WRITE_DENIALS) ? "refused" : "unclear";
+}
+
 export const fileChecks: Record<string, CheckImpl> = {
   "file.default-path-owner-mode": {
     fixtures: ["file"],
@@ -128,12 +164,9 @@ export const fileChecks: Record<string, CheckImpl> = {
       const read = out!.kv.get("read") ?? "";
       if (read === sha256(file!.data.value!))
         return { outcome: "exposed", observed: "uid 3000 reads it" };
-      if (read.startsWith("denied"))
+      if (deniedWith(classify(read), READ_DENIALS))
         return { outcome: "protected", observed: `uid 3000: ${deniedReason(read)}` };
-      return {
-        outcome: "error",
-        reason: `uid 3000 read something other than the value (${read.slice(0, 80)}).`,
-      };
+      return unrelated("uid 3000", read, READ_DENIALS);
     },
   },
   "file.uid-gid-mode-honoured": {
@@ -164,6 +197,9 @@ export const fileChecks: Record<string, CheckImpl> = {
         );
       }
       const bobReads = bob!.kv.get("read") === want;
+      if (!bobReads && !deniedWith(classify(bob!.kv.get("read")), READ_DENIALS)) {
+        return { ...unrelated("uid 3000", bob!.kv.get("read"), READ_DENIALS), contradictions };
+      }
       return {
         outcome: bobReads ? "exposed" : "protected",
         observed: `${st.ids} ${octal(st.mode)}; uid 2000 ${aliceReads ? "reads" : "denied"}; uid 3000 ${bobReads ? "reads" : deniedReason(bob!.kv.get("read"))}`,
@@ -188,10 +224,15 @@ export const fileChecks: Record<string, CheckImpl> = {
           )
         ).stdout,
       );
+      if (!/^[0-9a-f]{64}$/.test(kv.get("plain") ?? "")) {
+        return { outcome: "error", reason: "uid 3000's session printed no digest of its env." };
+      }
       const envVisible = kv.get("plain") === sha256(`${PLAIN_ENV}=${plain}\n`);
-      const fileSays = (kv.get("file") ?? "").startsWith("denied")
-        ? "file denied"
-        : "file readable";
+      const fileRead = classify(kv.get("file"));
+      if (fileRead.kind !== "digest" && !deniedWith(fileRead, READ_DENIALS)) {
+        return unrelated("uid 3000 reading the 0400 file", kv.get("file"), READ_DENIALS);
+      }
+      const fileSays = fileRead.kind === "digest" ? "file readable" : "file denied";
       return {
         outcome: envVisible ? "exposed" : "protected",
         observed: `uid 3000: ${fileSays}, ${PLAIN_ENV} ${envVisible ? "readable" : "not visible"}`,
@@ -214,6 +255,12 @@ export const fileChecks: Record<string, CheckImpl> = {
         return {
           outcome: "error",
           reason: "The consumer fed by `< file` did not receive the value.",
+        };
+      }
+      if (!/kh-consumer/.test(bob!.raw)) {
+        return {
+          outcome: "error",
+          reason: "uid 3000's process listing does not show the consumer: it did not look at it.",
         };
       }
       const leaked = showsValue(bob!.raw, value);
@@ -286,9 +333,13 @@ export const fileChecks: Record<string, CheckImpl> = {
         ).stdout,
       );
       const st = parseStat(kv.get("stat"));
+      if (!st)
+        return { outcome: "error", reason: `No file at ${f} to write: ${kv.get("stat") ?? ""}` };
       const dac = hasDacOverride(kv.get("capeff"));
-      const wrote = kv.get("write") === "ok" && kv.get("after") === sha256(marker);
-      const modeSays = st ? `${octal(st.mode)} file` : "file";
+      const how = writeOutcome(kv.get("write"), kv.get("after"), marker);
+      if (how === "unclear") return unrelated("root's write", kv.get("write"), WRITE_DENIALS);
+      const wrote = how === "wrote";
+      const modeSays = `${octal(st.mode)} file`;
       return {
         outcome: wrote ? "exposed" : "protected",
         observed: wrote
@@ -311,13 +362,25 @@ export const fileChecks: Record<string, CheckImpl> = {
         ],
         "process A (root) writes a marker; process B (uid 3000), then C (root), read",
       );
-      if (a!.get("write") !== "ok") {
+      const w = classify(a!.get("write"));
+      if (w.kind !== "ok") {
+        if (!deniedWith(w, WRITE_DENIALS))
+          return unrelated("root's write", a!.get("write"), WRITE_DENIALS);
         return {
           outcome: "protected",
           observed: `no process can write it: ${deniedReason(a!.get("write"))}`,
         };
       }
       const want = sha256(marker);
+      for (const [who, out] of [
+        ["uid 3000", bob],
+        ["root", root],
+      ] as const) {
+        const r = classify(out!.get("read"));
+        if (r.kind !== "digest" && !deniedWith(r, READ_DENIALS)) {
+          return unrelated(`${who} reading after the write`, out!.get("read"), READ_DENIALS);
+        }
+      }
       const bobSees = bob!.get("read") === want;
       const seen = bobSees || root!.get("read") === want;
       const who = bobSees ? "uid 3000" : "root";
@@ -338,13 +401,20 @@ export const fileChecks: Record<string, CheckImpl> = {
           await pass.sh(
             file!.workload!,
             script(
+              `[ -e ${q(f)} ] && echo before=yes || echo before=no`,
               `e=$(rm -f -- ${q(f)} 2>&1); echo "rm=$? $e"`,
               `[ -e ${q(f)} ] && echo exists=yes || echo exists=no`,
             ),
           )
         ).stdout,
       );
+      if (kv.get("before") !== "yes") {
+        return { outcome: "error", reason: `There was no file at ${f} to remove.` };
+      }
       const gone = kv.get("exists") === "no";
+      if (!gone && !deniedWith(classify(kv.get("rm")), REMOVE_DENIALS)) {
+        return unrelated("root's rm", kv.get("rm"), REMOVE_DENIALS);
+      }
       return {
         outcome: gone ? "exposed" : "protected",
         observed: gone ? "root removed it" : `rm refused: ${deniedReason(kv.get("rm"))}`,
@@ -372,9 +442,16 @@ export const fileChecks: Record<string, CheckImpl> = {
           )
         ).stdout,
       );
+      if (!/^[0-9a-f]{16}$/.test(kv.get("capeff") ?? "")) {
+        return { outcome: "error", reason: "The probe did not print root's CapEff mask." };
+      }
       const dac = hasDacOverride(kv.get("capeff"));
       const st = parseStat(kv.get("stat"));
-      const wrote = kv.get("write") === "ok" && kv.get("after") === sha256(marker);
+      if (!st)
+        return { outcome: "error", reason: `No file at ${f} to write: ${kv.get("stat") ?? ""}` };
+      const how = writeOutcome(kv.get("write"), kv.get("after"), marker);
+      if (how === "unclear") return unrelated("root's write", kv.get("write"), WRITE_DENIALS);
+      const wrote = how === "wrote";
       const contradictions = dac
         ? [
             `capDrop: ["DAC_OVERRIDE"] was accepted, but root's CapEff (${kv.get("capeff")}) still holds CAP_DAC_OVERRIDE.`,
@@ -430,6 +507,20 @@ export const fileChecks: Record<string, CheckImpl> = {
         ],
         "after scrub: root (digest and content, checked in node), uid 2000 and uid 3000 read the file",
       );
+      // Later readers must really have looked: root reads the file (scrubbed content), and
+      // uid 2000/3000 read it or are specifically denied.
+      if (classify(root!.get("read")).kind !== "digest") {
+        return unrelated("root reading after scrub", root!.get("read"), []);
+      }
+      for (const [who, out] of [
+        ["uid 2000", alice],
+        ["uid 3000", bob],
+      ] as const) {
+        const r = classify(out!.get("read"));
+        if (r.kind !== "digest" && !deniedWith(r, READ_DENIALS)) {
+          return unrelated(`${who} reading after scrub`, out!.get("read"), READ_DENIALS);
+        }
+      }
       const content = Buffer.from(root!.get("content") ?? "", "base64").toString("latin1");
       const leaks: string[] = [];
       if (root!.get("read") === want || content.includes(value.slice(0, 12))) leaks.push("root");

@@ -1,4 +1,5 @@
-import { readdir, readFile, stat } from "node:fs/promises";
+import { randomBytes } from "node:crypto";
+import { mkdtemp, readdir, readFile, rm, stat, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { isKeyholeError, type KeyholeErrorCode, keyholeStateDir } from "@keyhole/core";
@@ -132,6 +133,13 @@ export const hygieneChecks: Record<string, CheckImpl> = {
           });
         }
       }
+      if (codes.length === 0) {
+        return {
+          outcome: "error",
+          reason: "Positive control failed: no attempt threw, so no error text was examined.",
+          contradictions,
+        };
+      }
       return {
         outcome: leaks.length > 0 ? "exposed" : "protected",
         observed:
@@ -152,8 +160,27 @@ export const hygieneChecks: Record<string, CheckImpl> = {
       const fresh = (await readdir(tmp).catch(() => [] as string[]))
         .filter((name) => !pass.tmpBaseline.has(name))
         .map((name) => join(tmp, name));
-      const dirs = [...new Set([...fresh, keyholeStateDir()])];
-      const { hits, looked } = await filesHolding(dirs, pass.startedAt - 1000, needlesOf(pass));
+      // Positive control: a canary file written now, in a new entry of the temp dir, holding a
+      // canary needle; the walk must find it, or it did not really read what it claims to.
+      const canaryDir = await mkdtemp(join(tmp, "kh-canary-"));
+      const canary = Buffer.from(`kh-canary-${randomBytes(12).toString("hex")}`);
+      await writeFile(join(canaryDir, "canary"), canary);
+      const dirs = [...new Set([...fresh, canaryDir, keyholeStateDir()])];
+      let walked: { hits: string[]; looked: number };
+      try {
+        walked = await filesHolding(dirs, pass.startedAt - 1000, [...needlesOf(pass), canary]);
+      } finally {
+        await rm(canaryDir, { recursive: true, force: true });
+      }
+      const canaryFound = walked.hits.includes(join(canaryDir, "canary"));
+      const hits = walked.hits.filter((h) => !h.startsWith(`${canaryDir}/`));
+      const looked = walked.looked;
+      if (!canaryFound) {
+        return {
+          outcome: "error",
+          reason: `Positive control failed: the walk did not find the canary file it wrote to ${canaryDir}.`,
+        };
+      }
       pass.record({
         where: "host",
         argv: ["(walk in node)", ...dirs],
@@ -179,6 +206,14 @@ export const hygieneChecks: Record<string, CheckImpl> = {
           reason: `Host processes cannot be sampled: ${procs.unavailable}.`,
         };
       await procs.settle();
+      // Positive control: the sampler sees a process whose argv holds a canary it watches.
+      const seen = await procs.canary();
+      if (!seen) {
+        return {
+          outcome: "error",
+          reason: "Positive control failed: the /proc sampler did not see a canary process's argv.",
+        };
+      }
       const hits = procs.hits();
       pass.record({
         where: "host",

@@ -1,8 +1,40 @@
 import { KEYHOLE_RUN_LABEL } from "@keyhole/core";
+import type { EngineCli } from "../host-engine.js";
 import type { Measurement } from "../judge.js";
-import { parseKv, q, script, sha256 } from "../pass.js";
+import { type Pass, parseKv, q, type SightResult, script, sha256 } from "../pass.js";
 import { deniedReason, hostless } from "./env.js";
 import type { CheckImpl } from "./types.js";
+
+/** The `--filter` of every object this pass's backend made. */
+export function runLabelFilter(pass: Pass): string {
+  return `label=${KEYHOLE_RUN_LABEL}=${pass.backend.runId}`;
+}
+
+/** Whether the Docker engine is a swarm manager (only then it has services and secrets). */
+async function isSwarmManager(cli: EngineCli): Promise<boolean> {
+  const r = await cli.run(["info", "--format", "{{.Swarm.ControlAvailable}}"]);
+  if (r.code !== 0) throw new Error(`${cli.binary} info failed: ${r.stderr.trim()}`);
+  return r.stdout.trim() === "true";
+}
+
+/**
+ * Asks the engine for this run's containers by label while they still run: the positive
+ * control of `lifecycle.cleanup` (the runner calls it right before `dispose()`).
+ */
+export async function sightRun(pass: Pass): Promise<SightResult> {
+  const cli = pass.cli;
+  if (!cli) return { ok: false, code: -1, ids: [], stderr: "no host-side oracle" };
+  const r = await cli.run(["ps", "-a", "--filter", runLabelFilter(pass), "--format", "{{.ID}}"]);
+  return {
+    ok: r.code === 0,
+    code: r.code,
+    ids: r.stdout
+      .split("\n")
+      .map((l) => l.trim())
+      .filter(Boolean),
+    stderr: r.stderr,
+  };
+}
 
 export const lifecycleChecks: Record<string, CheckImpl> = {
   "lifecycle.replace": {
@@ -52,7 +84,9 @@ export const lifecycleChecks: Record<string, CheckImpl> = {
       if (pass.disposeError === undefined)
         return { outcome: "error", reason: "dispose() did not run." };
       const left: string[] = [];
-      const ask = async (args: string[]): Promise<{ ok: boolean; lines: string[] }> => {
+      const ask = async (
+        args: string[],
+      ): Promise<{ ok: boolean; lines: string[]; stderr: string }> => {
         const r = await cli.run(args);
         pass.record({
           where: "host",
@@ -63,13 +97,34 @@ export const lifecycleChecks: Record<string, CheckImpl> = {
         });
         return {
           ok: r.code === 0,
+          stderr: r.stderr,
           lines: r.stdout
             .split("\n")
             .map((l) => l.trim())
             .filter(Boolean),
         };
       };
-      const label = `label=${KEYHOLE_RUN_LABEL}=${pass.backend.runId}`;
+      const label = runLabelFilter(pass);
+      // Positive control: before dispose, the same label query saw this run's containers. A
+      // query that never sees anything cannot prove that nothing is left.
+      const before = pass.beforeDispose;
+      if (pass.workloads.length > 0) {
+        if (!before) {
+          return {
+            outcome: "error",
+            reason:
+              "Positive control missing: the engine was not asked for this run's containers before dispose.",
+          };
+        }
+        if (!before.ok || before.ids.length === 0) {
+          return {
+            outcome: "error",
+            reason: `Positive control failed: before dispose, \`${cli.binary} ps --filter ${label}\` did not list any of the run's ${pass.workloads.length} running containers (exit ${before.code}${before.stderr ? `: ${pass.redactor.clip(before.stderr, 200)}` : ""}).`,
+          };
+        }
+      }
+      // Services and secrets exist only on a swarm manager; the engine (not the backend) says.
+      const manager = cli.kind === "docker" ? await isSwarmManager(cli) : true;
       const containerIds = pass.workloads.map((w) => w.containerId);
       const services = pass.workloads
         .filter((w) => w.objectId !== w.containerId)
@@ -79,17 +134,39 @@ export const lifecycleChecks: Record<string, CheckImpl> = {
         ask(["ps", "-a", "--filter", label, "--format", "{{.ID}}"]),
         containerIds.length > 0
           ? ask(["container", "inspect", "--format", "{{.Id}}", ...containerIds])
-          : Promise.resolve({ ok: true, lines: [] }),
+          : Promise.resolve({ ok: true, lines: [], stderr: "" }),
         // Not a swarm manager → these fail: the plain engine has no services or secrets then.
-        cli.kind === "docker"
+        cli.kind === "docker" && manager
           ? ask(["service", "ls", "--filter", label, "--format", "{{.ID}}"])
-          : Promise.resolve({ ok: true, lines: [] }),
-        cli.kind === "docker" && services.length > 0
+          : Promise.resolve({ ok: true, lines: [], stderr: "" }),
+        cli.kind === "docker" && manager && services.length > 0
           ? ask(["service", "inspect", "--format", "{{.ID}}", ...services])
-          : Promise.resolve({ ok: true, lines: [] }),
-        ask(["secret", "ls", "--format", "{{.Name}}"]),
+          : Promise.resolve({ ok: true, lines: [], stderr: "" }),
+        manager
+          ? ask(["secret", "ls", "--format", "{{.Name}}"])
+          : Promise.resolve({ ok: true, lines: [], stderr: "" }),
         ask(["volume", "ls", "--filter", label, "--format", "{{.Name}}"]),
       ]);
+      // Fail closed: an answer the engine refused to give is not "nothing left". `inspect` of
+      // removed objects fails by design (exit 1, "no such …"): only its other failures count.
+      const failed = [
+        ["ps", labelled],
+        ["service ls", svcLabelled],
+        ["secret ls", secrets],
+        ["volume ls", volumes],
+      ].filter(([, a]) => !(a as { ok: boolean }).ok);
+      for (const [what, a] of [
+        ["container inspect", inspected],
+        ["service inspect", svcInspected],
+      ] as const) {
+        if (!a.ok && !/no such|not found/i.test(a.stderr)) failed.push([what, a]);
+      }
+      if (failed.length > 0) {
+        return {
+          outcome: "error",
+          reason: `The engine did not answer: ${failed.map(([w]) => `${cli.binary} ${w as string}`).join(", ")} failed.`,
+        };
+      }
       for (const id of labelled.lines) left.push(`container ${id}`);
       for (const id of inspected.lines) {
         if (!labelled.lines.some((l) => id.startsWith(l)))

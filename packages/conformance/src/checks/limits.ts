@@ -14,7 +14,13 @@ export const limitsChecks: Record<string, CheckImpl> = {
       const facts = big!.data.facts;
       const kv = out!.kv;
       const size = Number(facts.size);
-      const gotSize = Number(kv.get("size") ?? Number.NaN);
+      if (!/^\d+$/.test(kv.get("size") ?? "") || !/^[0-9a-f]{64}$/.test(kv.get("read") ?? "")) {
+        return {
+          outcome: "error",
+          reason: `The probe did not print the delivered file's size and digest (size=${kv.get("size") ?? "nothing"}).`,
+        };
+      }
+      const gotSize = Number(kv.get("size"));
       const intact = gotSize === size && kv.get("read") === sha256(big!.data.value!);
       const over = facts.overLimit ?? "not probed";
       const contradictions: string[] = [];
@@ -41,11 +47,17 @@ export const limitsChecks: Record<string, CheckImpl> = {
         over === "not probed"
           ? `declared ${facts.declared}, probed ${size}`
           : `${size + 1} ${over === "SECRET_TOO_LARGE" ? "refused (SECRET_TOO_LARGE)" : over}`;
+      if (intact && over === "not probed") {
+        // The declared limit is beyond what keyhole sends: nothing was measured at the limit.
+        return {
+          outcome: "unmeasurable",
+          reason: `The backend declares maxValueBytes ${facts.declared}, more than the ${size} bytes keyhole sends; the limit itself was not probed (${size} bytes arrived intact).`,
+          observed: `${size} delivered intact; declared ${facts.declared}, not probed`,
+          contradictions,
+        };
+      }
       return {
-        outcome:
-          intact && (over === "SECRET_TOO_LARGE" || over === "not probed")
-            ? "protected"
-            : "exposed",
+        outcome: intact && over === "SECRET_TOO_LARGE" ? "protected" : "exposed",
         observed: `${size} ${intact ? "delivered intact" : "altered"}; ${overSays}`,
         contradictions,
       };
@@ -57,6 +69,12 @@ export const limitsChecks: Record<string, CheckImpl> = {
       const f = bin!.data.target!;
       const bytes = bin!.data.bytes!;
       const kv = parseKv((await pass.sh(bin!.workload!, script(SIZE_AND_DIGEST(f)))).stdout);
+      if (!/^\d+$/.test(kv.get("size") ?? "") || !/^[0-9a-f]{64}$/.test(kv.get("read") ?? "")) {
+        return {
+          outcome: "error",
+          reason: `The probe did not print the delivered file's size and digest (size=${kv.get("size") ?? "nothing"}).`,
+        };
+      }
       const exact = Number(kv.get("size")) === bytes.length && kv.get("read") === sha256(bytes);
       const contradictions: string[] = [];
       let envSays = "env not offered";

@@ -1,7 +1,7 @@
 import type { CheckDefinition } from "../catalogue.js";
 import type { FixtureId, FixturePool, FixtureState } from "../fixtures.js";
 import type { Measurement } from "../judge.js";
-import type { Pass, ProbeUser } from "../pass.js";
+import type { PartResult, Pass, ProbeUser } from "../pass.js";
 
 /** What an imperative probe gets: the pass, the fixture pool and its own definition. */
 export interface CheckContext {
@@ -13,11 +13,11 @@ export interface CheckContext {
 /** One part of a batched probe: a script run as one of the probe image's users. */
 export type Part = readonly [user: ProbeUser, body: string];
 
-/** What one part printed: its `key=value` lines and its raw output. */
-export interface PartOutput {
-  kv: Map<string, string>;
-  raw: string;
-}
+/**
+ * What one part printed: its `key=value` lines, its raw output, and `problem` when it did not
+ * run to its end as its user (the runner turns that into `error` before `interpret` sees it).
+ */
+export type PartOutput = PartResult;
 
 /**
  * A check that drives its own probes (exec as a given engine user, host commands, mutations).
