@@ -528,7 +528,7 @@ async function waitReady(
   const { outputs, result, argv } = await pass.runParts(workload, parts);
   if (outputs[0]?.problem) {
     throw new Error(
-      `The probe workload did not become ready within 30 s (exit ${result.exitCode}): ${outputs[0].problem} ${pass.redactor.clip(result.stderr, 300)}`,
+      `The probe workload did not become ready (waited up to 30 s; exit ${result.exitCode}): ${outputs[0].problem} ${pass.redactor.clip(result.stderr, 300)}`,
     );
   }
   const evidence = pass.redactor.evidence({

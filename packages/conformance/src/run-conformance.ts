@@ -347,7 +347,7 @@ async function runPass(
 }
 
 /** The share of a batched exec session that belongs to one check. */
-interface BatchShare {
+export interface BatchShare {
   outputs?: PartOutput[];
   error?: string;
   evidence?: Evidence;
@@ -419,6 +419,30 @@ async function runCheck(
   share: BatchShare | undefined,
 ): Promise<CheckResult> {
   const started = Date.now();
+  const impl = IMPLEMENTATIONS[def.id];
+  const states: FixtureState[] = [];
+  let failure: string | undefined;
+  try {
+    for (const f of impl?.fixtures ?? []) states.push(await pool.get(f));
+  } catch (error) {
+    if (pass.signal?.aborted) throw error;
+    failure = error instanceof Error ? error.message : String(error);
+  }
+  const result = await checkWithStates(def, pass, states, share, failure);
+  return { ...result, durationMs: Date.now() - started + (share?.ms ?? 0) };
+}
+
+/**
+ * Runs one check on fixtures already set up and judges it (the part of the runner the unit
+ * tests drive with synthetic probe output). `failure` is an error met while setting them up.
+ */
+export async function checkWithStates(
+  def: CheckDefinition,
+  pass: Pass,
+  states: FixtureState[],
+  share?: BatchShare,
+  failure?: string,
+): Promise<Omit<CheckResult, "durationMs">> {
   pass.evidence = [];
   const impl = IMPLEMENTATIONS[def.id];
   const missingNeed = unmetNeed(def, pass.backend.engine);
@@ -426,8 +450,7 @@ async function runCheck(
   let result: Omit<CheckResult, "durationMs">;
   try {
     if (!impl) throw new Error(`keyhole conformance bug: no implementation for ${def.id}.`);
-    const states: FixtureState[] = [];
-    for (const f of impl.fixtures) states.push(await pool.get(f));
+    if (failure) throw new Error(failure);
     let gate: Gate = states[0]?.gate ?? { kind: "accepted" };
     let measured: Measurement | undefined;
     // No check may judge a delivery nobody proved: a failed positive control is an error,
@@ -465,7 +488,7 @@ async function runCheck(
       if (problem) throw new Error(problem);
       measured = impl.interpret(outputs, states, pass);
     } else {
-      measured = await impl.measure({ pass, pool, def }, states);
+      measured = await impl.measure({ pass, def }, states);
     }
     result = judge(def, pass.caps, gate, {
       outcome: "error",
@@ -488,7 +511,6 @@ async function runCheck(
     ...(result.observed !== undefined ? { observed: r.text(result.observed) } : {}),
     ...(result.reason !== undefined ? { reason: r.text(result.reason) } : {}),
     ...(result.contradiction !== undefined ? { contradiction: r.text(result.contradiction) } : {}),
-    durationMs: Date.now() - started + (share?.ms ?? 0),
   };
 }
 

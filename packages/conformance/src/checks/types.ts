@@ -1,12 +1,11 @@
 import type { CheckDefinition } from "../catalogue.js";
-import type { FixtureId, FixturePool, FixtureState } from "../fixtures.js";
+import type { FixtureId, FixtureState } from "../fixtures.js";
 import type { Measurement } from "../judge.js";
 import type { PartResult, Pass, ProbeUser } from "../pass.js";
 
-/** What an imperative probe gets: the pass, the fixture pool and its own definition. */
+/** What an imperative probe gets: the pass and its own definition. */
 export interface CheckContext {
   pass: Pass;
-  pool: FixturePool;
   def: CheckDefinition;
 }
 
