@@ -76,6 +76,57 @@ describe("scanStorage", () => {
   });
 });
 
+describe("scanStorage fails closed", () => {
+  const scope = (roots: string[], controls = new Map<string, string>()) => ({
+    roots,
+    excludeDirs: [],
+    storeDirs: [],
+    controls,
+    sources: [],
+  });
+  it("names nothing scanned as a problem, never as no copy", async () => {
+    const scan = await scanStorage(
+      scope(["/nonexistent/kh"]),
+      new Map([["f", "x".repeat(16)]]),
+      [],
+      [],
+    );
+    expect(scan.hits).toEqual([]);
+    expect(scan.problems).toEqual(["Nothing to scan: none of /nonexistent/kh exists."]);
+  });
+  it("reports which positive controls it found", async () => {
+    const sub = join(dir, "controls");
+    mkdirSync(sub, { recursive: true });
+    writeFileSync(join(sub, "db"), "graph root: /var/lib/x\0");
+    const scan = await scanStorage(
+      scope(
+        [sub],
+        new Map([
+          ["graph root", "/var/lib/x"],
+          ["other", "not-there-anywhere-0001"],
+        ]),
+      ),
+      new Map([["f", randomBytes(16).toString("hex")]]),
+      [],
+      [],
+    );
+    expect(scan.problems).toEqual([]);
+    expect(scan.controlsFound).toEqual(["graph root"]);
+    expect(scan.hits).toEqual([]);
+  });
+  it("a grep killed by its timeout is a problem, not an empty answer", async () => {
+    const scan = await scanStorage(
+      scope([dir]),
+      new Map([["f", "y".repeat(16)]]),
+      [],
+      [],
+      new Map(),
+      1,
+    );
+    expect(scan.problems.join(" ")).toMatch(/timeout|ended with code/);
+  });
+});
+
 describe("filesHolding (hygiene.temp-files)", () => {
   it("reports only files written since the pass started that hold a value", async () => {
     const marker = randomBytes(16).toString("hex");

@@ -16,6 +16,7 @@ export {
   type Verdict,
   verdictOf,
 } from "./judge.js";
+export { type PinnedVerdicts, pinKey, pinnedDiff, pinRow } from "./pinned.js";
 export { type ProcHit, ProcScanner } from "./proc-scan.js";
 export { Redactor, valueForms } from "./redaction.js";
 export {

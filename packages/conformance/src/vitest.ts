@@ -2,6 +2,7 @@ import type { SecretBackend } from "@keyhole/core";
 import { beforeAll, describe, it } from "vitest";
 import { checkById } from "./catalogue.js";
 import { verdictOf } from "./judge.js";
+import { type PinnedVerdicts, pinnedDiff } from "./pinned.js";
 import type { BackendReport, CheckResult, Report } from "./report.js";
 import { runConformance } from "./run-conformance.js";
 import { type CheckSelection, globToRegExp, selectChecks } from "./select.js";
@@ -36,6 +37,13 @@ export interface DescribeConformanceOptions {
   onUnavailable?: "fail" | "skip";
   /** Time allowed for the whole pass (all checks run once, in `beforeAll`). Default 600 000 ms. */
   timeoutMs?: number;
+  /**
+   * Verdicts pinned per `"<backend id>@<engine version>"` (see `PinnedVerdicts`): adds a test
+   * `pinned verdicts` that fails on any cell that differs from its pinned outcome, on a check
+   * that is not pinned, and when no row exists for this backend and engine version (its
+   * message prints the row to add once the verdicts are verified).
+   */
+  pinned?: PinnedVerdicts;
   /** Receives the report once the pass is done (write it to a file, print a matrix, …). */
   onReport?: (report: Report) => void;
 }
@@ -97,6 +105,19 @@ export function describeConformance(
         failure = error;
       }
     }, options.timeoutMs ?? 600_000);
+
+    if (options.pinned) {
+      const pinned = options.pinned;
+      it("pinned verdicts", () => {
+        if (failure) throw failure;
+        if (!backendReport) throw new Error("The conformance pass produced no report.");
+        if (!backendReport.available) {
+          throw new Error(backendReport.unavailableReason ?? "ready() failed");
+        }
+        const diff = pinnedDiff(backendReport, pinned);
+        if (diff.length > 0) throw new Error(diff.join("\n"));
+      });
+    }
 
     for (const def of selected) {
       it(def.id, async (ctx) => {

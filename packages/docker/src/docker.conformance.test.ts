@@ -1,7 +1,14 @@
+import { readFileSync } from "node:fs";
+import type { PinnedVerdicts } from "@keyhole/conformance";
 import { describeConformance } from "@keyhole/conformance/vitest";
 import { dockerBackend } from "./index.js";
 
 // The conformance catalogue against the plain Docker Engine baseline, one test per check
 // (named by its id). A test fails when the baseline contradicts its declared capabilities,
 // breaks a keyhole invariant, or a check errors; "exposed" alone is a finding, not a failure.
-describeConformance(() => dockerBackend(), { name: "docker conformance" });
+// Verdicts pinned per backend and engine version: an unexplained change in any cell fails.
+const pinned = JSON.parse(
+  readFileSync(new URL("../../conformance/src/pinned-verdicts.json", import.meta.url), "utf8"),
+) as PinnedVerdicts;
+
+describeConformance(() => dockerBackend(), { name: "docker conformance", pinned });

@@ -1,4 +1,5 @@
-import type { Report } from "@keyhole/conformance";
+import { readFileSync } from "node:fs";
+import type { PinnedVerdicts, Report } from "@keyhole/conformance";
 import { describeConformance } from "@keyhole/conformance/vitest";
 import { describe, expect, it } from "vitest";
 import { podmanFileBackend, podmanPassBackend } from "./index.js";
@@ -7,9 +8,14 @@ import { podmanFileBackend, podmanPassBackend } from "./index.js";
 // id). A test fails when Podman's behaviour contradicts the declared capabilities, breaks a
 // keyhole invariant, or a check errors; "exposed" alone is a finding, not a failure.
 const reports: { file?: Report; pass?: Report } = {};
+// Verdicts pinned per backend and engine version: an unexplained change in any cell fails.
+const pinned = JSON.parse(
+  readFileSync(new URL("../../conformance/src/pinned-verdicts.json", import.meta.url), "utf8"),
+) as PinnedVerdicts;
 
 describeConformance(() => podmanFileBackend(), {
   name: "podman-file conformance",
+  pinned,
   onReport: (r) => {
     reports.file = r;
   },
@@ -54,6 +60,7 @@ describe("podman-file reproduces the article", () => {
 
 describeConformance(() => podmanPassBackend(), {
   name: "podman-pass conformance",
+  pinned,
   onReport: (r) => {
     reports.pass = r;
   },
