@@ -29,7 +29,7 @@ compare options:
 
 Exit codes:
   0  the comparison ran (findings such as EXPOSED are not failures)
-  1  a check errored, or a backend contradicted its declared capabilities
+  1  a check errored or was unmeasurable, or a backend contradicted its declared capabilities
   2  bad usage
   3  no backend available (run \`keyhole doctor\` for the fix)
   4  diff / --baseline: a verdict got worse (a check is EXPOSED that was not)
