@@ -38,7 +38,10 @@ describe("pinned verdicts", () => {
     }
     for (const key of rows) {
       for (const c of CHECKS) expect(pinned[key]![c.id], `${key} ${c.id}`).toBeDefined();
-      for (const o of Object.values(pinned[key]!)) expect(OUTCOMES).toContain(o);
+      for (const [check, o] of Object.entries(pinned[key]!)) {
+        if (check.startsWith("$")) continue;
+        for (const one of typeof o === "string" ? [o] : o) expect(OUTCOMES).toContain(one);
+      }
     }
   });
 
@@ -50,6 +53,17 @@ describe("pinned verdicts", () => {
     ]);
     expect(pinnedDiff(backend([["env.other-uid-sees", "exposed"]]), table)[0]).toMatch(
       /^podman-file@4\.3\.1 env\.other-uid-sees: not pinned/,
+    );
+    const varies = { "podman-file@4.3.1": { "env.child-inherits": ["exposed", "protected"] } };
+    expect(pinnedDiff(backend([["env.child-inherits", "exposed"]]), varies)[0]).toContain(
+      'without a "$env.child-inherits" note',
+    );
+    const noted = {
+      "podman-file@4.3.1": { ...varies["podman-file@4.3.1"], "$env.child-inherits": "why" },
+    };
+    expect(pinnedDiff(backend([["env.child-inherits", "protected"]]), noted)).toEqual([]);
+    expect(pinnedDiff(backend([["env.child-inherits", "error"]]), noted)[0]).toContain(
+      "pinned exposed or protected, now error",
     );
     const missing = pinnedDiff(backend([["env.child-inherits", "exposed"]]), {});
     expect(missing[0]).toContain(

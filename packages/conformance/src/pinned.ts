@@ -2,14 +2,18 @@ import type { BackendReport, Outcome } from "./report.js";
 
 /**
  * Verdicts pinned per backend and engine version: `"<backend id>@<engine version>"` → check id
- * → outcome. Keys starting with `$` (e.g. `"$comment"`) are notes and ignored.
+ * → outcome. Keys starting with `$` (e.g. `"$comment"`, or `"$<check id>"` in a row) are notes
+ * and ignored. A list of outcomes pins a verdict the engine itself does not decide the same way
+ * every run (its `$<check id>` note must say why).
  *
  * @example
  * ```json
  * { "podman-file@4.3.1": { "env.child-inherits": "exposed", "file.uid-gid-mode-honoured": "protected" } }
  * ```
  */
-export type PinnedVerdicts = Readonly<Record<string, Readonly<Record<string, string>>>>;
+export type PinnedVerdicts = Readonly<
+  Record<string, Readonly<Record<string, string | readonly string[]>>>
+>;
 
 /** The key of a backend's row in {@link PinnedVerdicts}: `"podman-file@4.3.1"`. */
 export function pinKey(b: Pick<BackendReport, "id" | "engine">): string {
@@ -42,15 +46,20 @@ export function pinnedDiff(b: BackendReport, pinned: PinnedVerdicts): string[] {
   }
   const out: string[] = [];
   for (const r of b.results) {
-    const want = row[r.check];
+    const pin = row[r.check];
+    const want = pin === undefined ? undefined : typeof pin === "string" ? [pin] : [...pin];
     const why = r.observed ?? r.reason ?? "";
     if (want === undefined) {
       out.push(
         `${key} ${r.check}: not pinned (now ${r.outcome}${why ? `: ${why}` : ""}); add "${r.check}": "${r.outcome}" once it is verified.`,
       );
-    } else if (want !== r.outcome) {
+    } else if (want.length > 1 && typeof row[`$${r.check}`] !== "string") {
       out.push(
-        `${key} ${r.check}: pinned ${want}, now ${r.outcome}${why ? ` (${why})` : ""}. Explain the change, then update the pinned row.`,
+        `${key} ${r.check}: pinned to ${want.join(" or ")} without a "$${r.check}" note saying why it varies.`,
+      );
+    } else if (!want.includes(r.outcome)) {
+      out.push(
+        `${key} ${r.check}: pinned ${want.join(" or ")}, now ${r.outcome}${why ? ` (${why})` : ""}. Explain the change, then update the pinned row.`,
       );
     }
   }
