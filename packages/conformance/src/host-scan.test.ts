@@ -223,6 +223,17 @@ describe("storageScope", () => {
       { kind: "other", name: "vault", storage: [{ path: store, kind: "store" }] },
       undefined,
     );
-    expect(scope).toEqual({ roots: [store], excludeDirs: [], storeDirs: [store] });
+    expect(scope).toEqual({
+      roots: [store],
+      excludeDirs: [],
+      storeDirs: [store],
+      controls: new Map(),
+      sources: ["engine.storage"],
+    });
+  });
+  it("is unmeasurable for an engine of kind other that declares no storage", async () => {
+    await expect(storageScope({ kind: "other", name: "vault" }, undefined)).rejects.toThrow(
+      /declares no engine.storage/,
+    );
   });
 });

@@ -168,8 +168,7 @@ export async function runSynthetic(
     };
     const base = fakeBackend({ declared: caps });
     const backend = c.backend ? c.backend(base, v) : base;
-    const pass = new Pass(backend, "synthetic", undefined, { cli });
-    pass.spawns.start();
+    const pass = new Pass(backend, "synthetic", undefined, undefined, { cli });
     try {
       const states: FixtureState[] = [];
       for (const f of impl.fixtures) states.push(await fixture(pass, f, v, workload, options));
@@ -177,7 +176,6 @@ export async function runSynthetic(
       await c.prepare?.(pass, v);
       return await checkWithStates(def, pass, states);
     } finally {
-      pass.spawns.stop();
       await pass.procs.stop();
     }
   } finally {
