@@ -446,7 +446,7 @@ export async function checkWithStates(
   pass.evidence = [];
   const impl = IMPLEMENTATIONS[def.id];
   const missingNeed = unmetNeed(def, pass.backend.engine);
-  if (missingNeed) return { check: def.id, ...missingNeed, durationMs: 0 };
+  if (missingNeed) return { check: def.id, ...missingNeed };
   let result: Omit<CheckResult, "durationMs">;
   try {
     if (!impl) throw new Error(`keyhole conformance bug: no implementation for ${def.id}.`);
