@@ -39,6 +39,23 @@ export interface ScanResult {
 }
 
 const TMPFS = new Set(["tmpfs", "ramfs", "devtmpfs"]);
+const PODMAN_EXCLUDES = [
+  "overlay",
+  "overlay-images",
+  "overlay-layers",
+  "vfs",
+  "vfs-images",
+  "vfs-layers",
+  "merged",
+];
+const DOCKER_EXCLUDES = [
+  "overlay2",
+  "image",
+  "buildkit",
+  "merged",
+  "rootfs",
+  "io.containerd.snapshotter.v1.overlayfs",
+];
 
 /**
  * Asks the engine where it keeps state: Podman's graph root and run root (`podman info`);
@@ -61,6 +78,21 @@ export async function storageScope(
     .map((s) => s.path);
   if (!cli)
     return { roots: unique(declared.filter(exists)), excludeDirs: [], storeDirs: declaredStores };
+  // An engine in other namespaces (it declares its own CLI) reports paths of its own:
+  // `podman info` says /var/lib/containers/storage, which on the host is the host's Podman.
+  // Then its declared host paths are the whole scope.
+  if (engine.cli && engine.cli.length > 0 && declared.length > 0) {
+    const paths = declared.filter(exists);
+    const nested = (p: string) => paths.some((q) => q !== p && p.startsWith(`${q}/`));
+    return {
+      roots: unique(paths.filter((p) => !nested(p))),
+      excludeDirs:
+        cli.kind === "docker"
+          ? [...DOCKER_EXCLUDES, ...(usesSecretStore ? [] : ["swarm"])]
+          : PODMAN_EXCLUDES,
+      storeDirs: declaredStores,
+    };
+  }
   if (cli.kind === "podman") {
     const info = await cli.run(["info", "--format", "json"]);
     if (info.code !== 0) throw new Error(`podman info failed: ${info.stderr.trim()}`);

@@ -185,6 +185,9 @@ async function runPass(
   try {
     base.engine.version = (await backend.ready()).version;
     // ready() may tell more about the engine (a swarm's nodes), and the report should say it.
+    // Some capabilities are only known once ready() asked the engine (Podman's replaceInPlace
+    // from its version).
+    base.capabilities = { ...backend.capabilities };
     base.engine.name = backend.engine.name;
   } catch (error) {
     await backend.dispose().catch(() => {});
@@ -492,10 +495,14 @@ async function resolveImage(backend: SecretBackend, options: ConformanceOptions)
   const chosen = typeof options.image === "function" ? options.image(backend) : options.image;
   if (chosen) return chosen;
   const { kind } = backend.engine;
+  const cli = backend.engine.cli;
   if (kind === "podman") {
-    return ensureProbeImage("podman", {
-      env: podmanEnv({ ...process.env, ...backend.engine.env }),
-    });
+    return ensureProbeImage(
+      "podman",
+      cli && cli.length > 0
+        ? { binary: cli[0] as string, globalArgs: cli.slice(1) }
+        : { env: podmanEnv({ ...process.env, ...backend.engine.env }) },
+    );
   }
   if (kind === "docker") {
     const env = { ...process.env, ...backend.engine.env };

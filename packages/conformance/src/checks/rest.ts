@@ -1,3 +1,4 @@
+import { hostPathOf } from "../host-engine.js";
 import { isTmpfs, type ScanResult, type StorageHit, scanStorage } from "../host-scan.js";
 import type { Measurement } from "../judge.js";
 import type { Pass } from "../pass.js";
@@ -34,7 +35,7 @@ async function upperDirs(pass: Pass): Promise<string[]> {
         "{{.GraphDriver.Data.UpperDir}}",
         w.containerId,
       ]);
-      const dir = r.stdout.trim();
+      const dir = hostPathOf(pass.backend.engine, r.stdout.trim());
       return r.code === 0 && dir.startsWith("/") ? [dir] : [];
     }),
   );
