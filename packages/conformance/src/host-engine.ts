@@ -44,7 +44,11 @@ export function engineCli(engine: EngineInfo): EngineCli | undefined {
   }
   // An engine in other namespaces (an engine set) names its own CLI: an argv prefix.
   const prefix = engine.cli && engine.cli.length > 0 ? engine.cli : undefined;
-  if (prefix) binary = prefix[0] as string;
+  if (prefix) {
+    binary = prefix[0] as string;
+    // The host's Podman configuration is not that engine's.
+    env = cliEnv(engine);
+  }
   const lead = prefix ? prefix.slice(1) : [];
   return {
     kind,
@@ -103,4 +107,14 @@ export function runCollect(
       child.stdin.end(options.input);
     }
   });
+}
+
+/**
+ * Environment for an engine's own CLI prefix (`engine.cli`): the caller's plus `engine.env`,
+ * without the host Podman's `CONTAINERS_CONF` unless the engine declares one.
+ */
+export function cliEnv(engine: EngineInfo): NodeJS.ProcessEnv {
+  const env: NodeJS.ProcessEnv = { ...process.env, ...(engine.env ?? {}) };
+  if (!engine.env?.CONTAINERS_CONF) delete env.CONTAINERS_CONF;
+  return env;
 }

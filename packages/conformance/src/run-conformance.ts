@@ -5,6 +5,7 @@ import { CHECKS, type CheckDefinition, type CheckPhase } from "./catalogue.js";
 import { IMPLEMENTATIONS } from "./checks/index.js";
 import { type BatchImpl, isBatch, type Part, type PartOutput } from "./checks/types.js";
 import { type FixtureId, FixturePool, type FixtureState } from "./fixtures.js";
+import { cliEnv } from "./host-engine.js";
 import { type Gate, judge, type Measurement } from "./judge.js";
 import { Pass, PassBaseline, partsScript, USERS } from "./pass.js";
 import type { Redactor } from "./redaction.js";
@@ -500,7 +501,7 @@ async function resolveImage(backend: SecretBackend, options: ConformanceOptions)
     return ensureProbeImage(
       "podman",
       cli && cli.length > 0
-        ? { binary: cli[0] as string, globalArgs: cli.slice(1) }
+        ? { binary: cli[0] as string, globalArgs: cli.slice(1), env: cliEnv(backend.engine) }
         : { env: podmanEnv({ ...process.env, ...backend.engine.env }) },
     );
   }
