@@ -66,10 +66,15 @@ export function provisionedEngineSets(): EngineSet[] {
         docker: EngineSetEngine;
       };
       if (!existsSync(info.podman.socketPath) || !existsSync(info.docker.socketPath)) continue;
+      // set.json of an older keyhole has no sharedDir: the set's /tmp is one by construction.
+      const sharedDir = info.podman.sharedDir ?? {
+        path: join(dir, name, "rootfs", "tmp"),
+        enginePath: "/tmp",
+      };
       sets.push({
         name: info.suite,
         ...(info.debian ? { debian: info.debian } : {}),
-        podman: info.podman,
+        podman: { ...info.podman, sharedDir },
         docker: info.docker,
       });
     } catch {
