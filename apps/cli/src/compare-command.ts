@@ -104,7 +104,7 @@ export async function compareCommand(
       onProgress: (e) =>
         progress.update({
           // Two backends may share an id (Swarm on one node and on a cluster): the strategy names the line.
-          backendId: ids[e.backendIndex ?? -1] ?? e.backendId,
+          backendId: runIds[e.backendIndex ?? -1] ?? e.backendId,
           checkId: e.check,
           index: e.index,
           total: e.total,
