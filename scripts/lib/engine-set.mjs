@@ -157,7 +157,19 @@ function inNetns(pid, layout) {
 /** The set's CLI prefix for `kind`, run from the host: nsenter into the set's namespaces. */
 export function cliPrefix(layout, kind, pid = anchorPid(layout)) {
   if (!pid) return undefined;
-  const enter = ["nsenter", "-t", String(pid), "-m", "-n", "--", "/usr/bin/env", PATH_ENV];
+  // env -i: nothing of the host's environment (CONTAINERS_CONF, DOCKER_HOST) reaches the set's CLI.
+  const enter = [
+    "nsenter",
+    "-t",
+    String(pid),
+    "-m",
+    "-n",
+    "--",
+    "/usr/bin/env",
+    "-i",
+    PATH_ENV,
+    "HOME=/root",
+  ];
   return kind === "podman"
     ? [...enter, "podman", "--remote", "--url", "unix:///run/kh/podman.sock"]
     : [...enter, "docker", "-H", "unix:///run/kh/docker.sock"];
@@ -509,18 +521,21 @@ async function writeInfo(layout, probe, log) {
     version: podmanVersion,
     cli: cliPrefix(layout, "podman", pid),
     storage: [
-      { path: join(layout.root, "var/lib/containers/storage"), kind: "store" },
-      { path: join(layout.run, "containers"), kind: "container" },
-      { path: join(layout.run, "libpod"), kind: "engine" },
+      at(layout.root, "/var/lib/containers/storage", "container"),
+      at(layout.root, "/var/lib/containers/storage/secrets", "store"),
+      at(layout.root, "/run/containers", "container"),
+      at(layout.root, "/run/libpod", "engine"),
     ],
+    sharedDir: { path: join(layout.root, "tmp"), enginePath: "/tmp" },
   };
   const docker = {
     socketPath: layout.dockerSocket,
     version: dockerVersion,
     cli: cliPrefix(layout, "docker", pid),
     storage: [
-      { path: join(layout.root, "var/lib/docker"), kind: "store" },
-      { path: join(layout.run, "kh", "docker"), kind: "engine" },
+      at(layout.root, "/var/lib/docker", "engine"),
+      at(layout.root, "/var/lib/docker/swarm", "store"),
+      at(layout.root, "/run/kh/docker", "engine"),
     ],
   };
   if (probe) {
@@ -557,6 +572,11 @@ async function writeInfo(layout, probe, log) {
     packages: stamp.packages,
     probe: probe ? { reference: probe.reference, id: probe.id } : undefined,
   };
+}
+
+/** A storage entry for EngineInfo.storage: the host path of `inside`, and `inside` itself. */
+function at(root, inside, kind) {
+  return { path: join(root, inside), kind, enginePath: inside };
 }
 
 async function imageId(socket, reference) {

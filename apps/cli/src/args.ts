@@ -19,6 +19,8 @@ export type Command =
       baseline?: string;
       /** Leave out backends that run on a multi-node cluster (`--no-cluster`). */
       noCluster?: boolean;
+      /** Engine sets: `all` (default), `host`, or one provisioned set by name (`trixie`). */
+      engines?: string;
     }
   | {
       command: "diff";
@@ -96,8 +98,15 @@ function parseCompare(args: string[]): Command {
     quiet: { type: "boolean" },
     baseline: { type: "string" },
     "no-cluster": { type: "boolean" },
+    engines: { type: "string" },
   });
   const out = values.out as string | undefined;
+  const engines = values.engines as string | undefined;
+  if (engines !== undefined && !/^[a-z][a-z0-9-]*$/.test(engines)) {
+    throw new UsageError(
+      `--engines needs all, host or an engine set's name (e.g. trixie), got ${JSON.stringify(engines)}. ${HINT}`,
+    );
+  }
   const baseline = values.baseline as string | undefined;
   if (baseline !== undefined && baseline.trim() === "") {
     throw new UsageError(
@@ -131,6 +140,7 @@ function parseCompare(args: string[]): Command {
     quiet: values.quiet === true,
     ...(baseline === undefined ? {} : { baseline }),
     ...(values["no-cluster"] === true ? { noCluster: true } : {}),
+    ...(engines === undefined ? {} : { engines }),
   };
 }
 

@@ -3,7 +3,7 @@ import { existsSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { CHECKS, OUTCOMES, type Report } from "@keyhole/conformance";
-import type { SecretBackend, SecretValue } from "@keyhole/core";
+import { provisionedEngineSets, type SecretBackend, type SecretValue } from "@keyhole/core";
 import { podmanFileBackend } from "@keyhole/podman";
 import { beforeAll, describe, expect, it } from "vitest";
 import { parseCommand } from "./args.js";
@@ -173,9 +173,19 @@ describe("the built bin", () => {
   it("with no Docker daemon reachable: Podman backends still run, Docker ones are reported with the fix, exit 0", () => {
     // A socket path nothing listens on stands in for a stopped dockerd (the shared daemon stays up).
     // --no-cluster: the multi-node swarm column does not go through DOCKER_HOST (its manager
-    // socket comes from the node map), so it is left out of this one.
+    // socket comes from the node map), so it is left out of this one; --engines host: engine
+    // sets have sockets of their own too.
     const r = run(
-      ["compare", "--no-cluster", "--check", "file.default-path-owner-mode", "--format", "json"],
+      [
+        "compare",
+        "--no-cluster",
+        "--engines",
+        "host",
+        "--check",
+        "file.default-path-owner-mode",
+        "--format",
+        "json",
+      ],
       { DOCKER_HOST: "unix:///nonexistent/keyhole-test/docker.sock" },
     );
     const report = JSON.parse(r.stdout) as Report;
@@ -229,14 +239,70 @@ describe("the built bin", () => {
   });
 
   it("exits 3 when no selected backend is available", () => {
-    const r = run(["compare", "--backend", "docker", "--check", "file.delete-refused"], {
-      DOCKER_HOST: "unix:///nonexistent/keyhole-test/docker.sock",
-    });
+    const r = run(
+      ["compare", "--engines", "host", "--backend", "docker", "--check", "file.delete-refused"],
+      {
+        DOCKER_HOST: "unix:///nonexistent/keyhole-test/docker.sock",
+      },
+    );
     expect(r.stdout).toContain("No backend ran.");
     expect(r.stdout).toMatch(/docker not run: .*Fix: /);
     expect(r.status).toBe(3);
   });
 });
+
+describe.skipIf(process.env.KEYHOLE_ENGINE_SETS === "host")(
+  "compare across engine generations",
+  () => {
+    const run = (args: string[]) =>
+      spawnSync(process.execPath, [BIN, ...args], {
+        encoding: "utf8",
+        env: { ...process.env, NO_COLOR: "1" },
+        timeout: 600_000,
+      });
+
+    it("runs both sets by default, names each column's engine version, and records where verdicts differ", () => {
+      const sets = provisionedEngineSets();
+      expect(
+        sets.map((s) => s.name),
+        "no engine set provisioned: node scripts/setup.mjs",
+      ).not.toEqual([]);
+      const r = run([
+        "compare",
+        "--backend",
+        "podman-file",
+        "--check",
+        "env.engine-inspect-shows",
+        "--check",
+        "lifecycle.replace",
+        "--format",
+        "json",
+      ]);
+      expect(r.status, r.stderr).toBe(0);
+      const report = JSON.parse(r.stdout) as Report & {
+        generationDifferences?: Array<{ backend: string; check: string }>;
+      };
+      const versions = report.backends.map((b) => `${b.id} · ${b.engine.name} ${b.engine.version}`);
+      expect(versions).toHaveLength(1 + sets.length);
+      expect(new Set(versions).size).toBe(versions.length);
+      const host = report.backends[0]!;
+      const other = report.backends[1]!;
+      expect(host.engine.version).not.toBe(other.engine.version);
+      // Podman 4.3 (Debian 12) has no secret replace; 5.4 (Debian 13) replaces and masks inspect.
+      const newer = [host, other].find((b) => b.engine.version.startsWith("5."))!;
+      const older = [host, other].find((b) => b.engine.version.startsWith("4.3"))!;
+      const outcome = (b: typeof host, c: string) => b.results.find((x) => x.check === c)?.outcome;
+      expect(outcome(older, "lifecycle.replace")).toBe("unsupported");
+      expect(outcome(newer, "lifecycle.replace")).toBe("protected");
+      expect(outcome(older, "env.engine-inspect-shows")).toBe("exposed");
+      expect(outcome(newer, "env.engine-inspect-shows")).toBe("protected");
+      expect(report.generationDifferences?.map((d) => `${d.backend} ${d.check}`).sort()).toEqual([
+        "podman-file env.engine-inspect-shows",
+        "podman-file lifecycle.replace",
+      ]);
+    });
+  },
+);
 
 describe("main", () => {
   it("maps usage errors to exit code 2 in one place", async () => {

@@ -1,9 +1,10 @@
 import { mkdirSync, writeFileSync } from "node:fs";
 import { dirname, resolve } from "node:path";
 import { CHECKS, type ConformanceOptions, type Report, runComparison } from "@keyhole/conformance";
-import type { SecretBackend } from "@keyhole/core";
+import { type EngineSet, provisionedEngineSets, type SecretBackend } from "@keyhole/core";
 import { colorEnabled } from "./ansi.js";
 import type { Command } from "./args.js";
+import { compareInChild, selectEngineSets, strategiesForSet } from "./engine-sets.js";
 import { EXIT, type ExitCode, exitCodeForDiff, exitCodeForReport } from "./exit-codes.js";
 import type { CliIO } from "./io.js";
 import { checkInfos } from "./matrix.js";
@@ -18,10 +19,16 @@ import { type BackendStrategy, STRATEGIES } from "./strategies.js";
 /** What `keyhole compare` runs on; replaceable so tests can point it at chosen backends. */
 export interface CompareDeps {
   strategies: readonly BackendStrategy[];
+  /** The provisioned engine sets; default `provisionedEngineSets()` from core. */
+  sets?: () => EngineSet[];
   run: (backends: readonly SecretBackend[], options: ConformanceOptions) => Promise<Report>;
 }
 
-const DEFAULT_DEPS: CompareDeps = { strategies: STRATEGIES, run: runComparison };
+const DEFAULT_DEPS: CompareDeps = {
+  strategies: STRATEGIES,
+  run: runComparison,
+  sets: provisionedEngineSets,
+};
 
 /**
  * `keyhole compare`: runs the conformance suite on every selected backend side by side and
@@ -58,16 +65,46 @@ export async function compareCommand(
     isTTY: io.stderr.isTTY === true,
   });
   const progress = createProgress(io.stderr, { color: stderrColor, quiet: cmd.quiet });
-  const backends = ids.map((id) => deps.strategies.find((s) => s.id === id)!.create());
+  // Engine sets: the host's engines in this process; each other set in a child process of
+  // its own (side by side), merged into one report. `--engines <set>` is that child.
+  const selection = selectEngineSets(cmd.engines ?? "all", deps.sets?.() ?? []);
+  if (!selection.host && selection.sets.length === 0) {
+    io.stderr.write(
+      `No engine set named ${JSON.stringify(cmd.engines)} is provisioned. Run \`node scripts/engine-set.mjs up\` (or use --engines host).\n`,
+    );
+    return EXIT.noBackend;
+  }
+  if (cmd.engines === undefined || cmd.engines === "all") {
+    if (selection.sets.length === 0 && !cmd.quiet && deps.sets !== undefined)
+      io.stderr.write(
+        "NOTE: no other engine set is provisioned (node scripts/engine-set.mjs up); comparing the host's engines only.\n",
+      );
+  }
+  const inProcess = selection.host
+    ? deps.strategies
+    : strategiesForSet(deps.strategies, selection.sets[0]!);
+  const children = selection.host ? selection.sets : [];
+  const childArgs = [
+    ...(cmd.backends ?? []).flatMap((b) => ["--backend", b]),
+    ...(cmd.checks ?? []).flatMap((c) => ["--check", c]),
+  ];
+  const childReports = children.map((set) => {
+    if (!cmd.quiet)
+      io.stderr.write(`engine set ${set.name}: running in a child process, side by side\n`);
+    return compareInChild(process.argv[1] ?? "", set, childArgs, io.env);
+  });
+  const runIds = ids.filter((id) => inProcess.some((s) => s.id === id));
+  const backends = runIds.map((id) => inProcess.find((s) => s.id === id)!.create());
   let report: Report;
-  progress.begin(ids);
+  const started = Date.now();
+  progress.begin(runIds);
   try {
     report = await deps.run(backends, {
       checks,
       onProgress: (e) =>
         progress.update({
           // Two backends may share an id (Swarm on one node and on a cluster): the strategy names the line.
-          backendId: ids[e.backendIndex ?? -1] ?? e.backendId,
+          backendId: runIds[e.backendIndex ?? -1] ?? e.backendId,
           checkId: e.check,
           index: e.index,
           total: e.total,
@@ -77,6 +114,35 @@ export async function compareCommand(
   } finally {
     progress.done();
   }
+  for (const [i, pending] of childReports.entries()) {
+    try {
+      const child = await pending;
+      report = { ...report, backends: [...report.backends, ...child.backends] };
+    } catch (error) {
+      const set = children[i]!;
+      const reason = `engine set ${set.name}: ${error instanceof Error ? error.message : String(error)}`;
+      io.stderr.write(`ENGINE SET ${set.name.toUpperCase()} FAILED: ${reason}\n`);
+      report = {
+        ...report,
+        backends: [
+          ...report.backends,
+          ...report.backends
+            .filter((b) => runIds.includes(b.id))
+            .map((b) => ({
+              ...b,
+              available: false,
+              unavailableReason: reason,
+              engine: { name: set.name, version: "unknown" },
+              results: [],
+              workloadStarts: 0,
+              workloads: [],
+              durationMs: 0,
+            })),
+        ],
+      };
+    }
+  }
+  if (children.length > 0) report = { ...report, durationMs: Date.now() - started };
   const catalogue = checkInfos(CHECKS);
   const tableOnStdout = cmd.out === undefined ? cmd.format === "table" : !cmd.quiet;
   if (cmd.out !== undefined) {

@@ -25,7 +25,18 @@ describe("keyhole diff on reports of a real compare (podman-file)", () => {
   beforeAll(() => {
     expect(existsSync(BIN), `${BIN} is missing: run npx turbo run build`).toBe(true);
     const r = run(
-      ["compare", "--backend", "podman-file", "--check", CHECKS, "--out", "after.json", "--quiet"],
+      [
+        "compare",
+        "--engines",
+        "host",
+        "--backend",
+        "podman-file",
+        "--check",
+        CHECKS,
+        "--out",
+        "after.json",
+        "--quiet",
+      ],
       dir,
     );
     expect(r.status, r.stderr).toBe(0);
@@ -75,7 +86,17 @@ describe("keyhole diff on reports of a real compare (podman-file)", () => {
 
   it("compare --baseline runs, prints the report and the diff, and exits 4 in one step", () => {
     const r = run(
-      ["compare", "--backend", "podman-file", "--check", CHECKS, "--baseline", "pinned.json"],
+      [
+        "compare",
+        "--engines",
+        "host",
+        "--backend",
+        "podman-file",
+        "--check",
+        CHECKS,
+        "--baseline",
+        "pinned.json",
+      ],
       dir,
     );
     expect(r.stdout).toContain("env.child-inherits");

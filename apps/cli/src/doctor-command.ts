@@ -1,4 +1,6 @@
+import { provisionedEngineSets } from "@keyhole/core";
 import { colorEnabled, paint } from "./ansi.js";
+import { strategiesForSet } from "./engine-sets.js";
 import { EXIT, type ExitCode } from "./exit-codes.js";
 import type { CliIO } from "./io.js";
 import {
@@ -27,7 +29,15 @@ export async function doctorCommand(
     isTTY: io.stdout.isTTY === true,
   });
   // Side by side, like compare: each check waits on its own engine.
-  const results: Diagnosis[] = await Promise.all(strategies.map((s) => diagnose(s, host)));
+  const all = [...strategies];
+  // The other Debian release's engines (engine sets), when doctoring the real backends.
+  if (strategies === STRATEGIES) {
+    for (const set of provisionedEngineSets()) {
+      for (const s of strategiesForSet(strategies, set))
+        all.push({ ...s, id: `${s.id}@${set.name}` });
+    }
+  }
+  const results: Diagnosis[] = await Promise.all(all.map((s) => diagnose(s, host)));
   io.stdout.write(formatDiagnoses(results, color));
   return results.some((r) => r.status === "ready") ? EXIT.ok : EXIT.noBackend;
 }

@@ -26,6 +26,11 @@ compare options:
   --quiet            no progress and no table; errors and --format output only
   --baseline FILE    then diff the new report against FILE (a JSON report), like
                      \`keyhole diff FILE <new report>\`; exit 4 when a verdict got worse
+  --engines WHICH    all (default): the host's engines and every provisioned engine set (the
+                     other Debian release's, node scripts/engine-set.mjs up) side by side; host:
+                     the host's only; or one set by name (trixie, bookworm). Verdicts that
+                     differ between engine generations of one backend are listed (and in JSON
+                     as generationDifferences)
 
 Exit codes:
   0  the comparison ran (findings such as EXPOSED are not failures)

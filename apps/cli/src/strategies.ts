@@ -7,7 +7,7 @@ import {
   ENGINE_SET_FIX,
   engineSetComposeOptions,
 } from "@keyhole/compose";
-import { isKeyholeError, keyholeStateDir, type SecretBackend } from "@keyhole/core";
+import { type EngineSet, isKeyholeError, keyholeStateDir, type SecretBackend } from "@keyhole/core";
 import { dockerBackend } from "@keyhole/docker";
 import {
   DOCKER_SWARM_CAPABILITIES,
@@ -65,6 +65,11 @@ export interface BackendStrategy {
   create(): SecretBackend;
   /** Runs on a multi-node cluster (`--no-cluster` leaves it out). Default false. */
   cluster?: boolean;
+  /**
+   * Creates the backend on an engine set's engines (the other Debian release's, see
+   * `provisionedEngineSets()`); absent when the backend does not run on sets.
+   */
+  forSet?(set: EngineSet): SecretBackend;
 }
 
 const SETUP = "node scripts/setup.mjs";
@@ -127,6 +132,23 @@ function composeOptions(host: HostView = REAL_HOST): ComposeBackendOptions {
   }
 }
 
+function podmanOnSet(set: EngineSet) {
+  const e = set.podman;
+  if (!e) throw new Error(`the ${set.name} engine set has no Podman`);
+  return {
+    socketPath: e.socketPath,
+    cli: e.cli,
+    storage: e.storage,
+    ...(e.sharedDir ? { sharedDir: e.sharedDir } : {}),
+  };
+}
+
+function dockerOnSet(set: EngineSet) {
+  const e = set.docker;
+  if (!e) throw new Error(`the ${set.name} engine set has no dockerd`);
+  return { socketPath: e.socketPath, cli: e.cli, storage: e.storage };
+}
+
 /**
  * The backends keyhole knows, in the order they are tried and shown: Podman (file driver,
  * pass driver), Docker Swarm, plain Docker, Compose v2 (`file:` and `environment:` sources).
@@ -137,18 +159,21 @@ export const STRATEGIES: readonly BackendStrategy[] = [
     description: "Podman secrets, file driver",
     notHere: needCommands(["podman"], "podman runc"),
     create: () => podmanFileBackend(),
+    forSet: (set) => podmanFileBackend(podmanOnSet(set)),
   },
   {
     id: "podman-pass",
     description: "Podman secrets, pass driver (GnuPG-encrypted at rest)",
     notHere: needCommands(["podman", "pass", "gpg"], "podman runc pass gnupg"),
     create: () => podmanPassBackend(),
+    forSet: (set) => podmanPassBackend(podmanOnSet(set)),
   },
   {
     id: "docker-swarm",
     description: "Docker Swarm secrets",
     notHere: needDockerEngine,
     create: () => dockerSwarmBackend(),
+    forSet: (set) => dockerSwarmBackend(dockerOnSet(set)),
   },
   {
     id: "docker-swarm-cluster",
@@ -175,6 +200,7 @@ export const STRATEGIES: readonly BackendStrategy[] = [
     description: "plain Docker Engine (env vars, copied-in files): the baseline",
     notHere: needDockerEngine,
     create: () => dockerBackend(),
+    forSet: (set) => dockerBackend(dockerOnSet(set)),
   },
   {
     id: "compose-file",

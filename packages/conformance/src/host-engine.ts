@@ -26,8 +26,9 @@ export interface EngineCli {
 
 /**
  * The CLI for `engine`, with the environment the backend declared (`engine.env`, Podman's
- * `CONTAINERS_CONF` via `podmanEnv()`, `DOCKER_HOST` from `engine.endpoint`); undefined for
- * engines of kind `"other"`, which keyhole cannot look at from the host.
+ * `CONTAINERS_CONF` via `podmanEnv()`, `DOCKER_HOST` from `engine.endpoint`), or the argv
+ * prefix `engine.cli` when the backend declares one; undefined for engines of kind
+ * `"other"`, which keyhole cannot look at from the host.
  */
 export function engineCli(engine: EngineInfo): EngineCli | undefined {
   if (engine.kind === "other") return undefined;
@@ -45,16 +46,33 @@ export function engineCli(engine: EngineInfo): EngineCli | undefined {
     // Debian's client matches its dockerd; /usr/local/bin/docker may be a newer client-only build.
     binary = existsSync("/usr/bin/docker") ? "/usr/bin/docker" : "docker";
   }
-  // An engine that names its own CLI (`engine.cli`, e.g. an nsenter prefix for an engine in a
-  // namespace) is asked through exactly that.
-  const prefix = engine.cli && engine.cli.length > 0 ? [...engine.cli] : [binary];
-  const program = prefix[0]!;
+  // An engine in other namespaces (an engine set) names its own CLI: an argv prefix.
+  const prefix = engine.cli && engine.cli.length > 0 ? engine.cli : undefined;
+  if (prefix) {
+    binary = prefix[0] as string;
+    // The host's Podman configuration is not that engine's.
+    env = cliEnv(engine);
+  }
+  const lead = prefix ? prefix.slice(1) : [];
   return {
     kind,
-    binary: prefix.join(" "),
-    run: (args, timeoutMs = 60_000) =>
-      runCollect(program, [...prefix.slice(1), ...args], { env, timeoutMs }),
+    binary,
+    run: (args, timeoutMs = 60_000) => runCollect(binary, [...lead, ...args], { env, timeoutMs }),
   };
+}
+
+/**
+ * The host path of `path` as the engine names it: translated with the `enginePath` of the
+ * declared storage (an engine in another mount namespace), else unchanged.
+ */
+export function hostPathOf(engine: EngineInfo, path: string): string {
+  let best: { path: string; enginePath: string } | undefined;
+  for (const s of engine.storage ?? []) {
+    const e = s.enginePath;
+    if (!e || !(path === e || path.startsWith(`${e}/`))) continue;
+    if (!best || e.length > best.enginePath.length) best = { path: s.path, enginePath: e };
+  }
+  return best ? best.path + path.slice(best.enginePath.length) : path;
 }
 
 /**
@@ -100,4 +118,14 @@ export function runCollect(
       child.stdin.end(options.input);
     }
   });
+}
+
+/**
+ * Environment for an engine's own CLI prefix (`engine.cli`): the caller's plus `engine.env`,
+ * without the host Podman's `CONTAINERS_CONF` unless the engine declares one.
+ */
+export function cliEnv(engine: EngineInfo): NodeJS.ProcessEnv {
+  const env: NodeJS.ProcessEnv = { ...process.env, ...(engine.env ?? {}) };
+  if (!engine.env?.CONTAINERS_CONF) delete env.CONTAINERS_CONF;
+  return env;
 }

@@ -57,6 +57,23 @@ export interface ScanResult {
 }
 
 const TMPFS = new Set(["tmpfs", "ramfs", "devtmpfs"]);
+const PODMAN_EXCLUDES = [
+  "overlay",
+  "overlay-images",
+  "overlay-layers",
+  "vfs",
+  "vfs-images",
+  "vfs-layers",
+  "merged",
+];
+const DOCKER_EXCLUDES = [
+  "overlay2",
+  "image",
+  "buildkit",
+  "merged",
+  "rootfs",
+  "io.containerd.snapshotter.v1.overlayfs",
+];
 
 /**
  * Asks the engine where it keeps state: Podman's graph root and run root (`podman info`);
@@ -93,6 +110,25 @@ export async function storageScope(
       sources,
     };
   }
+  // An engine in other namespaces (it declares its own CLI) reports paths of its own:
+  // `podman info` says /var/lib/containers/storage, which on the host is the host's Podman.
+  // Then its declared host paths are the whole scope.
+  if (engine.cli && engine.cli.length > 0 && declaredRoots.length > 0) {
+    const paths = declaredRoots.filter(exists);
+    if (paths.length === 0) {
+      throw new UnmeasurableScope(
+        `None of the host paths the engine declares in engine.storage exists (${declaredRoots.join(", ")}): its storage is not visible from this host.`,
+      );
+    }
+    const nested = (p: string) => paths.some((q) => q !== p && p.startsWith(`${q}/`));
+    return {
+      roots: unique(paths.filter((p) => !nested(p))),
+      excludeDirs: cli.kind === "docker" ? [...DOCKER_EXCLUDES, "netns"] : PODMAN_EXCLUDES,
+      storeDirs: declaredStores,
+      controls,
+      sources: [...sources, "engine.cli (an engine in its own namespaces)"],
+    };
+  }
   let engineRoots: Array<string | undefined>;
   let main: string;
   let excludeDirs: string[];
@@ -105,15 +141,7 @@ export async function storageScope(
     if (!store?.graphRoot) throw new Error("podman info names no graph root.");
     main = store.graphRoot;
     engineRoots = [main, store.runRoot, "/run/libpod"];
-    excludeDirs = [
-      "overlay",
-      "overlay-images",
-      "overlay-layers",
-      "vfs",
-      "vfs-images",
-      "vfs-layers",
-      "merged",
-    ];
+    excludeDirs = [...PODMAN_EXCLUDES];
     storeDirs = [join(main, "secrets")];
     // libpod's database records the graph root it was created with (it refuses a mismatch).
     controls.set("the graph root's path in libpod's database", main);
@@ -136,12 +164,7 @@ export async function storageScope(
     // Swarm's raft store (secrets live there) exactly when this engine is part of a swarm.
     const swarm = swarmState === "active";
     excludeDirs = [
-      "overlay2",
-      "image",
-      "buildkit",
-      "merged",
-      "rootfs",
-      "io.containerd.snapshotter.v1.overlayfs",
+      ...DOCKER_EXCLUDES,
       // Network namespaces bind-mounted by dockerd (nsfs): not files, reading one fails EINVAL.
       "netns",
       ...(swarm ? [] : ["swarm"]),

@@ -6,6 +6,7 @@ import { IMPLEMENTATIONS } from "./checks/index.js";
 import { sightRun } from "./checks/lifecycle.js";
 import { type BatchImpl, isBatch, type Part, type PartOutput } from "./checks/types.js";
 import { type FixtureId, FixturePool, type FixtureState } from "./fixtures.js";
+import { cliEnv } from "./host-engine.js";
 import { type Gate, judge, type Measurement } from "./judge.js";
 import { Pass, PassBaseline, partsScript, USERS } from "./pass.js";
 import type { Redactor } from "./redaction.js";
@@ -186,6 +187,9 @@ async function runPass(
   try {
     base.engine.version = (await backend.ready()).version;
     // ready() may tell more about the engine (a swarm's nodes), and the report should say it.
+    // Some capabilities are only known once ready() asked the engine (Podman's replaceInPlace
+    // from its version).
+    base.capabilities = { ...backend.capabilities };
     base.engine.name = backend.engine.name;
   } catch (error) {
     await backend.dispose().catch(() => {});
@@ -574,10 +578,14 @@ async function resolveImage(backend: SecretBackend, options: ConformanceOptions)
   const chosen = typeof options.image === "function" ? options.image(backend) : options.image;
   if (chosen) return chosen;
   const { kind } = backend.engine;
+  const cli = backend.engine.cli;
   if (kind === "podman") {
-    return ensureProbeImage("podman", {
-      env: podmanEnv({ ...process.env, ...backend.engine.env }),
-    });
+    return ensureProbeImage(
+      "podman",
+      cli && cli.length > 0
+        ? { binary: cli[0] as string, globalArgs: cli.slice(1), env: cliEnv(backend.engine) }
+        : { env: podmanEnv({ ...process.env, ...backend.engine.env }) },
+    );
   }
   if (kind === "docker") {
     const env = { ...process.env, ...backend.engine.env };

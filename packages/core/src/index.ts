@@ -1,5 +1,11 @@
 export { type CleanupStep, registerCleanup, runAllCleanups } from "./cleanup.js";
 export {
+  type EngineSet,
+  type EngineSetEngine,
+  HOST_ENGINE_SET,
+  provisionedEngineSets,
+} from "./engine-sets.js";
+export {
   EngineError,
   EngineUnavailableError,
   InvalidInputError,

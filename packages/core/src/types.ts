@@ -118,6 +118,12 @@ export interface EngineStoragePath {
    * workloads' storage; `engine`: other engine or backend state.
    */
   kind: "store" | "container" | "engine";
+  /**
+   * The same place as the engine itself names it, when that differs from `path` (an engine in
+   * another mount namespace: `/var/lib/containers/storage` inside is `path` on the host). Host
+   * checks translate paths the engine reports (e.g. a container's `UpperDir`) with it.
+   */
+  enginePath?: string;
 }
 
 /** A secret as keyhole knows it. It never holds the value. */

@@ -2,6 +2,7 @@ import {
   type Capabilities,
   type CreateSecretOptions,
   type EngineInfo,
+  type EngineStoragePath,
   EngineUnavailableError,
   InvalidInputError,
   KEYHOLE_BACKEND_LABEL,
@@ -93,6 +94,15 @@ export interface DockerSwarmOptions extends DockerConnectionOptions {
    * node-loss checks (`engine.cluster.control`). Default none: those checks are not applicable.
    */
   nodeControl?: readonly string[];
+  /**
+   * For a dockerd in other namespaces (an engine set): the argv prefix that runs its CLI from
+   * the host (e.g. `["nsenter", "-t", "4242", "-m", "-n", "--", "docker", "-H",
+   * "unix:///run/kh/docker.sock"]`). Becomes `engine.cli`; host-side checks use it. Default:
+   * the `docker` client with `DOCKER_HOST` set to this endpoint.
+   */
+  cli?: readonly string[];
+  /** Where that dockerd keeps state, as host paths; becomes `engine.storage`. Default: none declared. */
+  storage?: readonly EngineStoragePath[];
 }
 
 interface SecretInfo {
@@ -147,6 +157,8 @@ class DockerSwarmBackend implements SecretBackend {
       kind: "docker",
       name: "docker swarm",
       endpoint: target.endpoint,
+      ...(options.cli ? { cli: Object.freeze([...options.cli]) } : {}),
+      ...(options.storage ? { storage: Object.freeze([...options.storage]) } : {}),
     });
     this.#nodes = new SwarmNodes(this.id, options.nodes ?? [], options.nodeControl);
     this.#placement = options.placement;

@@ -4,6 +4,7 @@ import {
   type CreateSecretOptions,
   EngineError,
   type EngineInfo,
+  type EngineStoragePath,
   InvalidInputError,
   KEYHOLE_BACKEND_LABEL,
   KEYHOLE_RUN_LABEL,
@@ -50,6 +51,15 @@ export interface DockerBackendOptions {
   id?: string;
   /** The run id in this instance's labels. Default: a fresh random id. */
   runId?: string;
+  /**
+   * For a dockerd in other namespaces (an engine set): the argv prefix that runs its CLI from
+   * the host (e.g. `["nsenter", "-t", "4242", "-m", "-n", "--", "docker", "-H",
+   * "unix:///run/kh/docker.sock"]`). Becomes `engine.cli`; host-side checks use it. Default:
+   * the `docker` client with `DOCKER_HOST` set to this endpoint.
+   */
+  cli?: readonly string[];
+  /** Where that dockerd keeps state, as host paths; becomes `engine.storage`. Default: none declared. */
+  storage?: readonly EngineStoragePath[];
 }
 
 /** The largest value `createSecret` accepts: 1 MiB (a file; an env variable holds less). */
@@ -122,6 +132,8 @@ class DockerBackend implements SecretBackend {
   readonly capabilities = DOCKER_CAPABILITIES;
   readonly runId: string;
   readonly #target: LocalDockerEndpoint;
+  readonly #cli: readonly string[] | undefined;
+  readonly #storage: readonly EngineStoragePath[] | undefined;
   readonly #docker: Dockerode;
   readonly #tracker: ResourceTracker;
   readonly #secrets = new Map<string, StoredSecret>();
@@ -150,6 +162,8 @@ class DockerBackend implements SecretBackend {
     this.#target = resolveLocalEndpoint(id, options.socketPath);
     this.#docker = new Dockerode({ socketPath: this.#target.socketPath });
     this.#tracker = new ResourceTracker(id);
+    this.#cli = options.cli ? Object.freeze([...options.cli]) : undefined;
+    this.#storage = options.storage ? Object.freeze([...options.storage]) : undefined;
     this.#engine = this.#engineInfo("docker", "docker");
   }
 
@@ -187,6 +201,8 @@ class DockerBackend implements SecretBackend {
       name,
       endpoint: this.#target.endpoint,
       env: Object.freeze({ DOCKER_HOST: this.#target.endpoint }),
+      ...(this.#cli ? { cli: this.#cli } : {}),
+      ...(this.#storage ? { storage: this.#storage } : {}),
     });
   }
 

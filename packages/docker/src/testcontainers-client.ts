@@ -54,10 +54,17 @@ export async function testcontainersClient(
     // Must be set before testcontainers first looks for its reaper (reaper.js reads it then).
     process.env.TESTCONTAINERS_RYUK_DISABLED ??= "true";
     const saved = process.env.DOCKER_HOST;
+    const savedHost = process.env.TESTCONTAINERS_HOST_OVERRIDE;
     process.env.DOCKER_HOST = target.endpoint;
+    // Without an override testcontainers looks up the gateway of the network "bridge", which a
+    // dockerd started with --bridge=none (an engine set's) does not have, and then silently
+    // falls back to /var/run/docker.sock. keyhole's workloads have no network: the host is moot.
+    process.env.TESTCONTAINERS_HOST_OVERRIDE ??= "localhost";
     const client = getContainerRuntimeClient().finally(() => {
       if (saved === undefined) delete process.env.DOCKER_HOST;
       else process.env.DOCKER_HOST = saved;
+      if (savedHost === undefined) delete process.env.TESTCONTAINERS_HOST_OVERRIDE;
+      else process.env.TESTCONTAINERS_HOST_OVERRIDE = savedHost;
     });
     bound = { endpoint: target.endpoint, client };
     client.catch(() => {

@@ -42,8 +42,9 @@ afterAll(async () => {
  */
 async function startChild(
   kind: "file" | "pass",
+  then = "idle",
 ): Promise<{ child: ChildProcess; runId: string; socket: string }> {
-  const child = spawn(process.execPath, [bundle, kind, image], {
+  const child = spawn(process.execPath, [bundle, kind, image, then], {
     stdio: ["ignore", "pipe", "pipe"],
   });
   let out = "";
@@ -102,6 +103,18 @@ describe("interrupted runs", () => {
     expect(existsSync(dirname(socket))).toBe(false);
     expect(processesMentioning(`keyhole-podman-${runId}`)).toEqual([]);
     expect(processesMentioning(socket)).toEqual([]);
+  });
+
+  it("a process that exits without disposing stops the shared service and removes its directory", async () => {
+    const { child, runId, socket } = await startChild("file", "exit");
+    await exitOf(child);
+    const service = () => processesMentioning(socket).filter((p) => p.includes("system service"));
+    for (let i = 0; i < 100 && service().length > 0; i++) await sleep(100);
+    expect(service()).toEqual([]);
+    expect(existsSync(dirname(socket))).toBe(false);
+    // Its container and secret stay for gc (nothing disposed them).
+    await podmanGc({ runId });
+    expect(await containersOfRun(runId)).toEqual([]);
   });
 
   it("after SIGKILL the API service stops by itself, and podmanGc removes the rest", async () => {

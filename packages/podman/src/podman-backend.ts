@@ -57,6 +57,22 @@ export interface PodmanBackendOptions {
   runId?: string;
   /** How long to wait for a started service to answer, in ms. Default 30000. */
   startTimeoutMs?: number;
+  /**
+   * For a Podman in other namespaces (an engine set): the argv prefix that runs its CLI from
+   * the host, e.g. `["nsenter", "-t", "4242", "-m", "-n", "--", "podman", "--remote", "--url",
+   * "unix:///run/kh/podman.sock"]`. Becomes `engine.cli`; host-side checks use it. Default:
+   * `podman` from `PATH`.
+   */
+  cli?: readonly string[];
+  /** Where that Podman keeps state, as host paths; becomes `engine.storage`. Default: none declared. */
+  storage?: readonly EngineStoragePath[];
+  /**
+   * For a Podman in another mount namespace: a directory both sides see, as the host names it
+   * (`path`) and as Podman does (`enginePath`), e.g. an engine set's `/tmp`. The throwaway pass
+   * store is made there, so the driver's gpg (run by that Podman) can read it. Default: the
+   * host's temp dir.
+   */
+  sharedDir?: { path: string; enginePath: string };
 }
 
 /** Options of {@link podmanPassBackend}: a store of your own, or (default) a throwaway one. */
@@ -77,15 +93,33 @@ export interface DriverSpec {
   store?: { gpgHome: string; storeDir: string; key?: string };
 }
 
+/** `"5.4.2"` -> 5004 (major * 1000 + minor); 0 when unparsable. */
+export function podmanVersionNumber(version: string): number {
+  const m = /^(\d+)\.(\d+)/.exec(version);
+  return m ? Number(m[1]) * 1000 + Number(m[2]) : 0;
+}
+
+/**
+ * What depends on the Podman version rather than on the backend: `secret create --replace`
+ * (libpod `replace=true`) exists since 4.7. (Podman 5 also accepts more secret names, but
+ * keyhole's portable name rule in core is stricter than both.)
+ */
+export function podmanVersionFeatures(version: string | undefined): { replace: boolean } {
+  const n = version === undefined ? 0 : podmanVersionNumber(version);
+  return { replace: n >= 4007 };
+}
+
 /**
  * A {@link SecretBackend} on Podman's libpod API. Everything it creates carries keyhole's
  * ownership labels and is tracked, so `dispose()` (or Ctrl-C) removes it all.
  */
 export class PodmanBackend implements SecretBackend {
   readonly id: string;
-  readonly capabilities: Readonly<Capabilities>;
   readonly engine: EngineInfo;
   readonly runId: string;
+  #capabilities: Readonly<Capabilities>;
+  #version: Promise<string> | undefined;
+  #knownVersion: string | undefined;
   readonly #driver: DriverSpec;
   readonly #options: PodmanBackendOptions;
   readonly #socketPath: string;
@@ -110,7 +144,7 @@ export class PodmanBackend implements SecretBackend {
         `The run id ${JSON.stringify(this.runId)} is not allowed. Use up to 40 letters, digits, "_", "." and "-", starting with a letter or digit, or omit it for a random one.`,
       );
     }
-    this.#workDir = join(tmpdir(), `keyhole-podman-${this.runId}`);
+    this.#workDir = join(options.sharedDir?.path ?? tmpdir(), `keyhole-podman-${this.runId}`);
     // Without a socket of their own, every backend of this process on the same Podman shares
     // one API service (started on first use, stopped by the last dispose): a compare of
     // podman-file and podman-pass pays for one service start, not two.
@@ -118,7 +152,7 @@ export class PodmanBackend implements SecretBackend {
       options.socketPath ??
       sharedSocketPath(options.podmanPath ?? "podman", podmanContainersConf());
     this.#tracker = new ResourceTracker(this.id);
-    this.capabilities = Object.freeze({
+    this.#capabilities = Object.freeze({
       envDelivery: true,
       fileDelivery: true,
       fileOwnership: true,
@@ -128,7 +162,7 @@ export class PodmanBackend implements SecretBackend {
       capDrop: true,
       engineSecretStore: true,
       encryptedAtRest: driver.encryptedAtRest,
-      // Podman 4.3 has neither `podman secret create --replace` nor an update endpoint.
+      // Until ready() knows the version: Podman < 4.7 has no `secret create --replace`.
       replaceInPlace: false,
       maxValueBytes: PODMAN_MAX_SECRET_BYTES,
       binarySafe: true,
@@ -138,10 +172,22 @@ export class PodmanBackend implements SecretBackend {
       kind: "podman" as const,
       name: "podman",
       endpoint: `unix://${this.#socketPath}`,
-      env: Object.freeze<Record<string, string>>(conf ? { CONTAINERS_CONF: conf } : {}),
-      // Podman's own storage (graph root, run root) the suite learns from `podman info`; the
-      // pass driver's store and GnuPG home are keyhole's (or the caller's), so declared here.
-      ...(driver.driver === "pass" ? { storage: passStorage(driver, this.#workDir) } : {}),
+      // A given CLI (an engine set's) brings its own configuration; the host's is not for it.
+      env: Object.freeze<Record<string, string>>(
+        conf && !options.cli ? { CONTAINERS_CONF: conf } : {},
+      ),
+      ...(options.cli ? { cli: Object.freeze([...options.cli]) } : {}),
+      // Podman's own storage (graph root, run root) the suite learns from `podman info` — or,
+      // for a Podman in other namespaces, from `options.storage`; the pass driver's store and
+      // GnuPG home are keyhole's (or the caller's), so declared here.
+      ...(options.storage || driver.driver === "pass"
+        ? {
+            storage: Object.freeze([
+              ...(options.storage ?? []),
+              ...(driver.driver === "pass" ? passStorage(driver, this.#workDir) : []),
+            ]),
+          }
+        : {}),
     });
     this.dispose = once(async () => {
       this.#disposed = true;
@@ -149,14 +195,38 @@ export class PodmanBackend implements SecretBackend {
     });
   }
 
+  /**
+   * What this backend can deliver. Capabilities that depend on the Podman version
+   * (`replaceInPlace`: Podman >= 4.7) are decided once `ready()` has asked the engine.
+   */
+  get capabilities(): Readonly<Capabilities> {
+    return this.#capabilities;
+  }
+
   async ready(): Promise<{ version: string }> {
-    const { client } = await this.#ensureSetup();
-    const info = await client.json<{ Version?: string; Components?: Array<{ Version?: string }> }>(
-      "GET",
-      "/version",
-      "report its version",
-    );
-    return { version: info.Version ?? info.Components?.[0]?.Version ?? "unknown" };
+    return { version: await this.#engineVersion() };
+  }
+
+  #engineVersion(): Promise<string> {
+    this.#version ??= (async () => {
+      const { client } = await this.#ensureSetup();
+      const info = await client.json<{
+        Version?: string;
+        Components?: Array<{ Version?: string }>;
+      }>("GET", "/version", "report its version");
+      const version = info.Version ?? info.Components?.[0]?.Version ?? "unknown";
+      this.#knownVersion = version;
+      const features = podmanVersionFeatures(version);
+      this.#capabilities = Object.freeze({
+        ...this.#capabilities,
+        replaceInPlace: features.replace,
+      });
+      return version;
+    })().catch((error: unknown) => {
+      this.#version = undefined;
+      throw error;
+    });
+    return this.#version;
   }
 
   async createSecret(
@@ -176,19 +246,8 @@ export class PodmanBackend implements SecretBackend {
       );
     }
     registerSecretValue(bytes);
-    const { client, store } = await this.#ensureSetup();
-    const res = await client.request("POST", "/secrets/create", {
-      query: {
-        name,
-        driver: this.#driver.driver,
-        // Must be JSON: Podman 4.3 silently drops driver options it cannot decode.
-        driveropts: store
-          ? { root: store.storeDir, key: store.key, gpghomedir: store.gpgHome }
-          : undefined,
-        labels,
-      },
-      body: { bytes },
-    });
+    const { client } = await this.#ensureSetup();
+    const res = await this.#postSecret(name, labels, bytes, false);
     if (res.status >= 400) {
       if (engineCause(res) === "secret name in use") {
         throw new SecretExistsError(
@@ -214,11 +273,80 @@ export class PodmanBackend implements SecretBackend {
     return handle;
   }
 
-  async replaceSecret(secret: SecretHandle, _value: SecretValue): Promise<SecretHandle> {
-    throw new UnsupportedDeliveryError(
-      this.id,
-      `Podman 4.3 cannot replace the secret ${JSON.stringify(secret?.name)} in place (no \`podman secret create --replace\`). Remove it and create it again; running containers keep their copy.`,
-    );
+  async replaceSecret(secret: SecretHandle, value: SecretValue): Promise<SecretHandle> {
+    // Decided by the declared capability (no engine call here): ready() sets it from the version.
+    if (!this.capabilities.replaceInPlace) {
+      const version = this.#knownVersion;
+      throw new UnsupportedDeliveryError(
+        this.id,
+        version === undefined
+          ? `Replacing the secret ${JSON.stringify(secret?.name)} in place needs Podman 4.7 (\`podman secret create --replace\`), and this backend has not asked the engine its version yet: call ready() first. Otherwise remove it and create it again; running containers keep their copy.`
+          : `Podman ${version} cannot replace the secret ${JSON.stringify(secret?.name)} in place (\`podman secret create --replace\` needs Podman 4.7). Remove it and create it again; running containers keep their copy.`,
+      );
+    }
+    const old = this.#ownHandle(secret);
+    if (!this.#secrets.has(old.id)) {
+      throw new SecretNotFoundError(
+        this.id,
+        `The secret ${JSON.stringify(old.name)} was removed (or replaced: use the handle replaceSecret returned).`,
+      );
+    }
+    const bytes = validateValue(this.id, value, this.capabilities.maxValueBytes);
+    this.#assertOpen();
+    registerSecretValue(bytes);
+    const { client } = await this.#ensureSetup();
+    // libpod `replace=true` (Podman >= 4.7): same name, new id; containers that already hold
+    // a file copy keep the old value, env secrets are read again at the next start/exec.
+    const res = await this.#postSecret(old.name, { ...old.labels }, bytes, true);
+    if (res.status >= 400)
+      throw client.engineError(`replace the secret ${JSON.stringify(old.name)}`, res);
+    const secretId = (JSON.parse(res.body.toString("utf8")) as { ID: string }).ID;
+    const handle: SecretHandle = Object.freeze({
+      ...old,
+      id: secretId,
+      size: bytes.length,
+      envSafe: !bytes.includes(0),
+    });
+    this.#secrets.delete(old.id);
+    this.#tracker.forget(`secret:${old.id}`);
+    this.#secrets.set(secretId, handle);
+    this.#tracker.add(`secret:${secretId}`, async () => {
+      await this.#deleteSecret(client, handle, false);
+    });
+    return handle;
+  }
+
+  /** `path` (a host path) as the engine names it, through `sharedDir`. */
+  #enginePath(path: string): string {
+    const shared = this.#options.sharedDir;
+    if (!shared || !(path === shared.path || path.startsWith(`${shared.path}/`))) return path;
+    return shared.enginePath + path.slice(shared.path.length);
+  }
+
+  async #postSecret(
+    name: string,
+    labels: Record<string, string>,
+    bytes: Uint8Array,
+    replace: boolean,
+  ): Promise<Awaited<ReturnType<LibpodClient["request"]>>> {
+    const { client, store } = await this.#ensureSetup();
+    return client.request("POST", "/secrets/create", {
+      query: {
+        name,
+        driver: this.#driver.driver,
+        // Must be JSON: Podman 4.3 silently drops driver options it cannot decode.
+        driveropts: store
+          ? {
+              root: this.#enginePath(store.storeDir),
+              key: store.key,
+              gpghomedir: this.#enginePath(store.gpgHome),
+            }
+          : undefined,
+        labels,
+        ...(replace ? { replace: "true" } : {}),
+      },
+      body: { bytes },
+    });
   }
 
   async removeSecret(secret: SecretHandle): Promise<void> {

@@ -1,6 +1,6 @@
 import { type ChildProcess, spawn } from "node:child_process";
 import { randomBytes } from "node:crypto";
-import { constants, existsSync } from "node:fs";
+import { constants, existsSync, rmSync } from "node:fs";
 import { access, mkdir, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
@@ -149,6 +149,8 @@ function installExitHook(): void {
   exitHookInstalled = true;
   process.on("exit", () => {
     for (const child of live) killGroup(child, "SIGTERM");
+    // A process that exits without disposing its backends leaves no shared service directory.
+    for (const dir of sharedDirs) rmSync(dir, { recursive: true, force: true });
   });
 }
 
@@ -212,6 +214,8 @@ interface SharedService {
 
 const sharedPaths = new Map<string, string>();
 const sharedServices = new Map<string, SharedService>();
+/** Directories of shared services this process created and has not removed yet. */
+const sharedDirs = new Set<string>();
 /** Services being stopped by their last release, by socket path (a new start waits for it). */
 const sharedStopping = new Map<string, Promise<void>>();
 const processTag = randomBytes(4).toString("hex");
@@ -253,10 +257,12 @@ export async function acquireSharedService(
       await previous;
       // Not recursive: an existing directory of this name is not ours, so fail rather than use it.
       await mkdir(dir, { mode: 0o700 });
+      sharedDirs.add(dir);
       try {
         return await startPodmanService(options);
       } catch (error) {
         await rm(dir, { recursive: true, force: true });
+        sharedDirs.delete(dir);
         throw error;
       }
     })();
@@ -282,6 +288,7 @@ export async function acquireSharedService(
       const service = await held.started;
       await service.stop();
       await rm(dirname(socketPath), { recursive: true, force: true });
+      sharedDirs.delete(dirname(socketPath));
     })();
     sharedStopping.set(socketPath, stopping);
     try {

@@ -14,4 +14,6 @@ await backend.run({
 process.stdout.write(
   `${JSON.stringify({ runId: backend.runId, socket: backend.engine.endpoint?.replace("unix://", "") })}\n`,
 );
+// "exit": leave without disposing (the exit hook must still stop the service and its directory).
+if (process.argv[4] === "exit") process.exit(0);
 setInterval(() => {}, 60_000);

@@ -138,13 +138,13 @@ describe.each([
     untouched(backend);
   });
 
-  it("refuses replaceSecret: Podman 4.3 cannot replace in place", async () => {
+  it("refuses replaceSecret until ready() found Podman >= 4.7", async () => {
     const backend = make();
     expect(backend.capabilities.replaceInPlace).toBe(false);
     await expectError(
       backend.replaceSecret(handle(backend, "db"), "new"),
       "UNSUPPORTED_DELIVERY",
-      `${p} Podman 4.3 cannot replace the secret "db" in place (no \`podman secret create --replace\`). Remove it and create it again; running containers keep their copy.`,
+      `${p} Replacing the secret "db" in place needs Podman 4.7 (\`podman secret create --replace\`), and this backend has not asked the engine its version yet: call ready() first. Otherwise remove it and create it again; running containers keep their copy.`,
     );
     untouched(backend);
   });

@@ -41,6 +41,7 @@ export async function filesHolding(
       // vanished or unreadable: not ours
     }
   };
+  const engineSets = join(keyholeStateDir(), "sets");
   const walk = async (dir: string, depth: number): Promise<void> => {
     if (depth > maxDepth) return;
     let entries: import("node:fs").Dirent[];
@@ -54,7 +55,10 @@ export async function filesHolding(
     for (const e of entries) {
       const path = join(dir, e.name);
       if (e.isDirectory()) {
-        if (e.name !== "node_modules" && e.name !== ".git") await walk(path, depth + 1);
+        // Engine sets' root filesystems are engines' storage (the rest.* scans read them), not
+        // files keyhole wrote.
+        if (e.name !== "node_modules" && e.name !== ".git" && path !== engineSets)
+          await walk(path, depth + 1);
       } else if (e.isFile()) {
         await look(path);
       }

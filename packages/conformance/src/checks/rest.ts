@@ -1,3 +1,4 @@
+import { hostPathOf } from "../host-engine.js";
 import {
   isTmpfs,
   type ScanResult,
@@ -34,7 +35,8 @@ async function upperDirs(pass: Pass): Promise<string[]> {
           `${cli.binary} inspect of workload ${w.containerId.slice(0, 12)} failed (exit ${r.code}): ${pass.redactor.clip(r.stderr, 300)}`,
         );
       }
-      const dir = r.stdout.trim();
+      // An engine in another mount namespace names its own path: translate it to the host's.
+      const dir = hostPathOf(pass.backend.engine, r.stdout.trim());
       return dir.startsWith("/") ? [dir] : [];
     }),
   );
