@@ -13,7 +13,7 @@ export type EngineNeed = "cluster" | "nodeControl";
 
 /** A capability flag of {@link Capabilities} that is a boolean (every one but `maxValueBytes`). */
 export type BooleanCapability = {
-  [K in keyof Capabilities]: Capabilities[K] extends boolean ? K : never;
+  [K in keyof Capabilities]-?: NonNullable<Capabilities[K]> extends boolean ? K : never;
 }[keyof Capabilities];
 
 /**
