@@ -79,6 +79,7 @@ export const GROUPS: readonly { key: string; title: string }[] = [
   { key: "rest", title: "At rest" },
   { key: "lifecycle", title: "Lifecycle" },
   { key: "limits", title: "Limits" },
+  { key: "once", title: "Read-once" },
   { key: "hygiene", title: "Hygiene" },
 ];
 
