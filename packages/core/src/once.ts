@@ -129,7 +129,7 @@ if [ -n "$l" ]; then
   # SIGSTOP is asynchronous: a reader woken by it still takes data that is already there. Write
   # only once every paused reader really is stopped (state T) or gone.
   for p in $l; do
-    while [ -e "/proc/$p" ] && [ "$(awk '{ sub(/.*\) /, ""); print substr($0, 1, 1) }' "/proc/$p/stat" 2>/dev/null)" != T ]; do sleep 0.01; done
+    while [ -e "/proc/$p" ] && [ "$(awk '{ sub(/.*) /, ""); print substr($0, 1, 1) }' "/proc/$p/stat" 2>/dev/null)" != T ]; do sleep 0.01; done
   done
   exec 4</proc/$me/fd/3
 fi

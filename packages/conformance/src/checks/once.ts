@@ -334,9 +334,24 @@ export const onceChecks: Record<string, CheckImpl> = {
           .map((n) => join(tmpdir(), n));
         return [...new Set([...fresh, keyholeStateDir()])];
       };
+      // Control: a harmless marker written into the workload's writable layer must be found,
+      // so a scan that finds nothing has shown that it looks where a careless copy would land.
+      const canary = `kh-once-canary-${pass.tag}-${Date.now().toString(36)}`;
+      await pass.sh(w, `echo ${canary} > /tmp/kh-once-canary`, {
+        note: "a non-secret marker into the writable layer (the scan's control)",
+      });
+      const withCanary = new Map([...needles, ["canary", canary]]);
       // 1. While `pending` is unread: its writer holds the value, waiting for a reader.
       pass.procs.sample();
-      const before = await scanStorage(scope, needles, extra, ids);
+      const scanned = await scanStorage(scope, withCanary, extra, ids);
+      const before = { ...scanned, hits: scanned.hits.filter((h) => h.value !== "canary") };
+      if (!scanned.hits.some((h) => h.value === "canary")) {
+        recordScan(pass, scanned, "control scan");
+        return {
+          outcome: "error",
+          reason: `The storage scan did not find the marker written into the workload's writable layer (${extra.length} layer dir(s) known), so it cannot show that no copy exists.`,
+        };
+      }
       recordScan(
         pass,
         before,
@@ -384,7 +399,7 @@ export const onceChecks: Record<string, CheckImpl> = {
       }
       return {
         outcome: "protected",
-        observed: `no copy: ${scope.roots.length} storage root(s) + writable layer scanned twice (${before.candidates}+${after.candidates} candidates), temp/state dirs ${tmpBefore.looked}+${tmpAfter.looked} new files`,
+        observed: `no copy (the control marker was found): ${scope.roots.length} storage root(s) + writable layer scanned twice (${before.candidates}+${after.candidates} candidates), temp/state dirs ${tmpBefore.looked}+${tmpAfter.looked} new files`,
       };
     },
   },
