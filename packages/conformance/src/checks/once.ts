@@ -371,7 +371,7 @@ export const onceChecks: Record<string, CheckImpl> = {
         "p",
       );
       pass.procs.sample();
-      if (!read || read.rc !== 0 || read.digest !== sha256(pending.value)) {
+      if (read?.rc !== 0 || read.digest !== sha256(pending.value)) {
         return {
           outcome: "error",
           reason: `The unread value could not be read afterwards (${describe(read, sha256(pending.value))}), so the first scan did not look while it was pending.`,
