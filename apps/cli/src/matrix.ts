@@ -79,8 +79,16 @@ export const GROUPS: readonly { key: string; title: string }[] = [
   { key: "rest", title: "At rest" },
   { key: "lifecycle", title: "Lifecycle" },
   { key: "limits", title: "Limits" },
+  { key: "once", title: "Read-once" },
   { key: "hygiene", title: "Hygiene" },
 ];
+
+/**
+ * Shown beside the legend: which delivery to prefer for secrets only an init step needs, next to
+ * the engines' own deliveries (the `once.*` rows show where it holds).
+ */
+export const READ_ONCE_ADVICE =
+  "For secrets only an init step needs, prefer read-once delivery ({ as: \"file\", once: true }) where a backend declares readOnce: a FIFO on a tmpfs of keyhole's own, fed from memory, gone (ENOENT) the moment its first reader opened it; never in the engine's secret store, on a disk, in a tmpfs file or in an environment. The engines' own file deliveries remain for secrets read more than once.";
 
 /** Every outcome, in legend order. */
 export const OUTCOMES: readonly Outcome[] = [

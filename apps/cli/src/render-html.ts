@@ -8,6 +8,7 @@ import {
   OUTCOME_TEXT,
   OUTCOMES,
   observedText,
+  READ_ONCE_ADVICE,
   reasonText,
   totalsLine,
 } from "./matrix.js";
@@ -111,6 +112,7 @@ export function renderHtml(report: Report, options: HtmlOptions): string {
 </header>
 <main>
 <ul class="legend">${legend}</ul>
+<p class="hint once">${esc(READ_ONCE_ADVICE)}</p>
 <p class="hint">Click a cell to see what the probe ran and saw.</p>
 ${contraBlock}
 ${matrix}

@@ -7,7 +7,7 @@ import { BACKENDS, createBackend } from "./backends.js";
 import { registerRunner, type Strategy } from "./register-runner.js";
 import { readTokenFile } from "./token-file.js";
 
-const USAGE = `Usage: runner-registration --token-file FILE [--backend ${Object.keys(BACKENDS).join("|")}] [--strategy auto|scrub|separate-init] [--url URL] [--name NAME]`;
+const USAGE = `Usage: runner-registration --token-file FILE [--backend ${Object.keys(BACKENDS).join("|")}] [--strategy auto|read-once|scrub|separate-init] [--url URL] [--name NAME]`;
 
 async function main(): Promise<number> {
   let values: Record<string, string | undefined>;
@@ -28,7 +28,7 @@ async function main(): Promise<number> {
   }
   const tokenFile = values["token-file"];
   const strategy = values.strategy as Strategy;
-  if (!tokenFile || !["auto", "scrub", "separate-init"].includes(strategy)) {
+  if (!tokenFile || !["auto", "read-once", "scrub", "separate-init"].includes(strategy)) {
     console.error(USAGE);
     return 2;
   }

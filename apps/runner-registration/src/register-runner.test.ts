@@ -53,6 +53,7 @@ describe("podman-file: scrub after init", () => {
       backend,
       token: TOKEN,
       image,
+      strategy: "scrub",
       afterInit: async (w) => {
         // Oracle that bypasses the adapter: the host-side copy Podman keeps while the container
         // exists shares the inode the container sees, so scrubbing must have emptied it too.
@@ -113,7 +114,12 @@ describe("docker-swarm: secrets are read-only tmpfs mounts", () => {
 
   it("falls back to a separate init container: the runner's container never gets the token", async () => {
     const image = await ensureProbeImage("docker");
-    const result = await registerRunner({ backend, token: TOKEN, image });
+    const result = await registerRunner({
+      backend,
+      token: TOKEN,
+      image,
+      strategy: "separate-init",
+    });
     expect(result.strategy).toBe("separate-init");
     expect(result.scrubbed).toBe(false);
     expectTokenNowhere(result);
@@ -131,7 +137,7 @@ describe.each(["podman-pass", "docker"])("%s: the same flow", (id) => {
   beforeAll(async () => {
     backend = createBackend(id);
     const image = await ensureProbeImage(backend.engine.kind === "podman" ? "podman" : "docker");
-    result = await registerRunner({ backend, token: TOKEN, image });
+    result = await registerRunner({ backend, token: TOKEN, image, strategy: "scrub" });
   });
 
   afterAll(async () => {
@@ -139,8 +145,43 @@ describe.each(["podman-pass", "docker"])("%s: the same flow", (id) => {
   });
 
   it("registers, scrubs, and the runner user finds the token nowhere", async () => {
-    expect(result.strategy).toBe(backend.capabilities.scrubAfterUse ? "scrub" : "separate-init");
+    expect(result.strategy).toBe("scrub");
     expectTokenNowhere(result);
     expect(await backend.listSecrets()).toEqual([]);
   });
 });
+
+// The default wherever the backend declares readOnce: the token goes through a FIFO that the
+// init step empties; it never becomes an engine secret, and the job finds it nowhere.
+describe.each(["podman-file", "podman-pass", "docker-swarm", "docker"])(
+  "%s: read-once token (auto)",
+  (id) => {
+    let backend: SecretBackend;
+    let result: RunnerRegistration;
+    let secretsDuringRun: string[] = [];
+
+    beforeAll(async () => {
+      backend = createBackend(id);
+      const image = await ensureProbeImage(backend.engine.kind === "podman" ? "podman" : "docker");
+      result = await registerRunner({
+        backend,
+        token: TOKEN,
+        image,
+        afterInit: async () => {
+          secretsDuringRun = (await backend.listSecrets()).map((s) => s.name);
+        },
+      });
+    });
+
+    afterAll(async () => {
+      await backend?.dispose();
+    });
+
+    it("registers through the FIFO; it was consumed, is gone, and the runner user finds the token nowhere", () => {
+      expect(result.strategy).toBe("read-once");
+      expect(result.readOnce).toBe(true);
+      expectTokenNowhere(result);
+      expect(secretsDuringRun).toEqual([]);
+    });
+  },
+);

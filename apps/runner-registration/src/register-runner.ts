@@ -19,15 +19,20 @@ import {
 
 /**
  * How the token is kept from the runner user after the init step:
+ * - `"read-once"`: one container; the token is delivered read-once (`once: true`): a root-only
+ *   FIFO that the init step's `register < token` empties and that is gone (ENOENT) the moment it
+ *   was opened. No copy in the engine's secret store, on a disk or in a tmpfs file, nothing to
+ *   scrub. Needs `capabilities.readOnce` (Podman, Docker, Swarm).
  * - `"scrub"`: one container; the token file is delivered writable (`scrub: true`) and
  *   overwritten in place (`workload.scrub`) right after registering. Needs
  *   `capabilities.scrubAfterUse` (Podman); elsewhere `run` refuses it with `UNSUPPORTED_DELIVERY`.
  * - `"separate-init"`: the fallback for engines that mount secrets read-only (Swarm's tmpfs).
  *   Registering happens in a short-lived init container that is removed together with the
  *   token secret; the runner's container only ever receives the runner's credentials.
- * - `"auto"` (default): `"scrub"` when the backend declares it, else `"separate-init"`.
+ * - `"auto"` (default): `"read-once"` when the backend declares it, else `"scrub"` when it
+ *   declares that, else `"separate-init"`.
  */
-export type Strategy = "auto" | "scrub" | "separate-init";
+export type Strategy = "auto" | "read-once" | "scrub" | "separate-init";
 
 /** Options of {@link registerRunner}. */
 export interface RegisterRunnerOptions {
@@ -62,6 +67,8 @@ export interface RunnerRegistration {
   registered: string;
   /** True when the token file was overwritten in place (`scrub` strategy). */
   scrubbed: boolean;
+  /** True when the token came through a read-once FIFO and keyhole saw it consumed (`read-once` strategy). */
+  readOnce: boolean;
   /** True when the file the job looks at still held token bytes after init (should be false). */
   tokenLeftInFile: boolean;
   /** How many `ps` snapshots another user (bob) took while `register` ran. */
@@ -84,6 +91,7 @@ export interface RunnerRegistration {
 // PID 1 exits on TERM, so stopping is immediate (a bare sleep would wait for the grace period).
 const PID1 = ["sh", "-c", 'trap "exit 0" TERM; while :; do sleep 1; done'];
 const TOKEN_TARGET = "/run/secrets/runner-token";
+const ONCE_TOKEN_TARGET = "/run/keyhole-once/runner-token";
 const PLACES = ["token-file", "env", "proc-1-environ", "proc-self-environ", "ps"] as const;
 
 /**
@@ -110,9 +118,11 @@ export async function registerRunner(options: RegisterRunnerOptions): Promise<Ru
   const { backend } = options;
   const strategy: Exclude<Strategy, "auto"> =
     options.strategy === undefined || options.strategy === "auto"
-      ? backend.capabilities.scrubAfterUse
-        ? "scrub"
-        : "separate-init"
+      ? backend.capabilities.readOnce === true
+        ? "read-once"
+        : backend.capabilities.scrubAfterUse
+          ? "scrub"
+          : "separate-init"
       : options.strategy;
   const unregister = registerSecretValue(options.token);
   const ctx: Context = {
@@ -123,7 +133,11 @@ export async function registerRunner(options: RegisterRunnerOptions): Promise<Ru
     suffix: randomBytes(4).toString("hex"),
   };
   try {
-    return strategy === "scrub" ? await withScrub(ctx) : await withSeparateInit(ctx);
+    return strategy === "read-once"
+      ? await withReadOnce(ctx)
+      : strategy === "scrub"
+        ? await withScrub(ctx)
+        : await withSeparateInit(ctx);
   } finally {
     unregister();
   }
@@ -134,6 +148,53 @@ interface Context extends RegisterRunnerOptions {
   name: string;
   uid: number;
   suffix: string;
+}
+
+async function withReadOnce(ctx: Context): Promise<RunnerRegistration> {
+  const { backend } = ctx;
+  // No createSecret: the token goes from this process's memory into the FIFO through an exec
+  // session's stdin, and never into the engine's secret store.
+  const w = await backend.run({
+    image: ctx.image,
+    command: PID1,
+    user: "0",
+    secrets: [
+      {
+        as: "file",
+        once: true,
+        value: ctx.token,
+        target: ONCE_TOKEN_TARGET,
+        uid: 0,
+        gid: 0,
+        mode: 0o400,
+      },
+    ],
+  });
+  try {
+    await install(w, [
+      [REGISTER_PATH, REGISTER_SCRIPT],
+      [JOB_PATH, JOB_SCRIPT],
+    ]);
+    const init = await runInit(ctx, w, ONCE_TOKEN_TARGET);
+    if (typeof w.consumed !== "function") {
+      throw new EngineError(backend.id, "The workload cannot tell whether the token was consumed.");
+    }
+    await w.consumed(ONCE_TOKEN_TARGET);
+    const left = await w.exec(["cat", ONCE_TOKEN_TARGET], { user: "0" });
+    await ctx.afterInit?.(w);
+    const job = await runJob(ctx, w, CONFIG_PATH, ONCE_TOKEN_TARGET);
+    return {
+      backendId: backend.id,
+      strategy: "read-once",
+      ...init,
+      scrubbed: false,
+      readOnce: true,
+      tokenLeftInFile: left.stdout.includes(ctx.token),
+      job,
+    };
+  } finally {
+    await w.stop();
+  }
 }
 
 async function withScrub(ctx: Context): Promise<RunnerRegistration> {
@@ -174,6 +235,7 @@ async function withScrub(ctx: Context): Promise<RunnerRegistration> {
         strategy: "scrub",
         ...init,
         scrubbed: true,
+        readOnce: false,
         tokenLeftInFile: left.stdout.includes(ctx.token),
         job,
       };
@@ -243,6 +305,7 @@ async function withSeparateInit(ctx: Context): Promise<RunnerRegistration> {
           strategy: "separate-init",
           ...init,
           scrubbed: false,
+          readOnce: false,
           tokenLeftInFile: left.stdout.includes(ctx.token),
           job,
         };
@@ -284,14 +347,14 @@ async function install(w: Workload, scripts: Array<[path: string, text: string]>
   }
 }
 
-async function runInit(ctx: Context, w: Workload) {
+async function runInit(ctx: Context, w: Workload, tokenTarget = TOKEN_TARGET) {
   const r = await w.exec(
     [
       "sh",
       "-c",
       INIT_SCRIPT,
       "init",
-      TOKEN_TARGET,
+      tokenTarget,
       ctx.url,
       ctx.name,
       String(ctx.uid),
@@ -325,8 +388,9 @@ async function runJob(
   ctx: Context,
   w: Workload,
   configPath: string,
+  tokenTarget = TOKEN_TARGET,
 ): Promise<RunnerRegistration["job"]> {
-  const r = await w.exec(["sh", JOB_PATH, TOKEN_TARGET, configPath], {
+  const r = await w.exec(["sh", JOB_PATH, tokenTarget, configPath], {
     user: `${ctx.uid}:${ctx.uid}`,
   });
   const sections = new Map<string, string>();

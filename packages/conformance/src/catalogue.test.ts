@@ -52,7 +52,7 @@ describe("the check catalogue", () => {
     const ids = CHECKS.map((c) => c.id);
     expect(new Set(ids).size).toBe(ids.length);
     for (const c of CHECKS) {
-      expect(c.id).toMatch(/^(env|file|rest|lifecycle|limits|cluster|hygiene)\.[a-z0-9-]+$/);
+      expect(c.id).toMatch(/^(env|file|rest|lifecycle|limits|cluster|once|hygiene)\.[a-z0-9-]+$/);
       expect(c.id.split(".")[0]).toBe(c.group);
     }
   });

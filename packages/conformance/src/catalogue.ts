@@ -1,7 +1,15 @@
 import type { Capabilities } from "@keyhole/core";
 
 /** The group a check belongs to; also the first segment of its id. */
-export type CheckGroup = "env" | "file" | "rest" | "lifecycle" | "limits" | "cluster" | "hygiene";
+export type CheckGroup =
+  | "env"
+  | "file"
+  | "rest"
+  | "lifecycle"
+  | "limits"
+  | "cluster"
+  | "once"
+  | "hygiene";
 
 /**
  * What the engine itself must be for a check to apply, read from `backend.engine`:
@@ -13,7 +21,7 @@ export type EngineNeed = "cluster" | "nodeControl";
 
 /** A capability flag of {@link Capabilities} that is a boolean (every one but `maxValueBytes`). */
 export type BooleanCapability = {
-  [K in keyof Capabilities]: Capabilities[K] extends boolean ? K : never;
+  [K in keyof Capabilities]-?: NonNullable<Capabilities[K]> extends boolean ? K : never;
 }[keyof Capabilities];
 
 /**
@@ -530,6 +538,108 @@ export const CHECKS: readonly CheckDefinition[] = Object.freeze([
     host: true,
     phase: "final",
     needs: ["cluster", "nodeControl"],
+  }),
+  // ── Read-once delivery (beyond the seed: a FIFO unlinked at first open) ─────────────────
+  check({
+    id: "once.intended-reader-exact",
+    title: "The intended uid reads a read-once value byte-exact, and keyhole sees it consumed",
+    group: "once",
+    exposedMeans: "never: a wrong or missing value is an error of the delivery",
+    protectedMeans:
+      "uid 2000 reads the whole binary value (digest and size match) and workload.consumed() resolves",
+    deliveries: ["file"],
+    requires: ["fileDelivery", "readOnce"],
+    promisedBy: ["readOnce"],
+    invariant: false,
+    host: false,
+    phase: "read",
+  }),
+  check({
+    id: "once.second-read-finds-nothing",
+    title: "A second open of a read-once target finds nothing",
+    group: "once",
+    exposedMeans: "after the intended reader got the value, another open of the target got data",
+    protectedMeans:
+      "after the intended reader got the value (its digest checked), the next open fails with ENOENT",
+    deliveries: ["file"],
+    requires: ["fileDelivery", "readOnce"],
+    promisedBy: ["readOnce"],
+    invariant: false,
+    host: false,
+    phase: "read",
+  }),
+  check({
+    id: "once.other-uid-denied",
+    title: "Another uid cannot open a read-once FIFO (its mode is honoured)",
+    group: "once",
+    exposedMeans: "uid 3000 read the value from a FIFO delivered as 2000:2000 0400",
+    protectedMeans:
+      "uid 3000 gets EACCES, the FIFO is still there, and uid 2000 then reads the whole value",
+    deliveries: ["file"],
+    requires: ["fileDelivery", "readOnce"],
+    promisedBy: ["readOnce"],
+    invariant: false,
+    host: false,
+    phase: "read",
+  }),
+  check({
+    id: "once.racing-readers-one-winner",
+    title: "Two readers racing for a read-once value: one gets all of it, the other nothing",
+    group: "once",
+    exposedMeans: "in some round both readers got data (a split value) or both got the whole value",
+    protectedMeans:
+      "in every round exactly one reader got the whole 100 kB value; the other got ENOENT or end-of-file",
+    deliveries: ["file"],
+    requires: ["fileDelivery", "readOnce"],
+    promisedBy: ["readOnce"],
+    invariant: false,
+    host: false,
+    phase: "read",
+  }),
+  check({
+    id: "once.no-host-copy",
+    title: "No copy of a read-once value on the host, before or after it is read",
+    group: "once",
+    exposedMeans:
+      "a file under the engine's storage (disk or tmpfs), keyhole's state dir or the temp dir held the value",
+    protectedMeans:
+      "scans of the engine's storage, the workload's writable layer, the state and temp dirs find it neither while unread nor after",
+    deliveries: ["file"],
+    requires: ["fileDelivery", "readOnce"],
+    promisedBy: ["readOnce"],
+    invariant: true,
+    host: true,
+    phase: "host",
+  }),
+  check({
+    id: "once.not-in-secret-store",
+    title: "A read-once value never becomes a secret of the engine",
+    group: "once",
+    exposedMeans:
+      "the engine's secret list (or the backend's) gained a secret the pass did not create",
+    protectedMeans:
+      "the engine's secret list holds the pass's own secrets (the listing works) and nothing else of this run",
+    deliveries: ["file"],
+    requires: ["fileDelivery", "readOnce"],
+    promisedBy: ["readOnce"],
+    invariant: true,
+    host: true,
+    phase: "host",
+  }),
+  check({
+    id: "once.host-argv-environ",
+    title: "No host process's argv or environment holds a read-once value",
+    group: "once",
+    exposedMeans:
+      "/proc/<pid>/cmdline or /proc/<pid>/environ of a host process held a read-once value",
+    protectedMeans:
+      "samples taken while the writers waited and while readers read found no read-once value",
+    deliveries: ["file"],
+    requires: ["fileDelivery", "readOnce"],
+    promisedBy: ["readOnce"],
+    invariant: true,
+    host: true,
+    phase: "final",
   }),
   check({
     id: "hygiene.errors-redacted",

@@ -1,6 +1,7 @@
 import { randomBytes } from "node:crypto";
 import {
   isKeyholeError,
+  ONCE_DIR,
   type RunSpec,
   SECRETS_DIR,
   type SecretDelivery,
@@ -26,7 +27,8 @@ export type FixtureId =
   | "scrub"
   | "big"
   | "binary"
-  | "replace";
+  | "replace"
+  | "once";
 
 /** The env variable an env fixture delivers into. */
 export const SECRET_ENV = "KH_SECRET";
@@ -34,6 +36,10 @@ export const SECRET_ENV = "KH_SECRET";
 export const PLAIN_ENV = "KH_PLAIN";
 /** Where the outside-target fixture asks for its file. */
 export const OUTSIDE_TARGET = "/etc/keyhole-outside-secret";
+/** Rounds of `once.racing-readers-one-winner` (one FIFO each). */
+export const ONCE_RACE_ROUNDS = 8;
+/** Size of each racing value: more than a pipe holds (64 KiB), so a reader needs several reads. */
+export const ONCE_RACE_BYTES = 100_000;
 /** Largest value `limits.max-bytes` really sends (a backend may declare more). */
 export const MAX_BYTES_PROBED = 8 * 1024 * 1024;
 
@@ -52,6 +58,8 @@ export interface FixtureData {
   oldValue?: string;
   /** For `owned`: the plain env value beside the restricted file. */
   plain?: string;
+  /** For `once`: each read-once delivery by role (`bin`, `second`, `denied`, `pending`, `race-<i>`). */
+  once?: Record<string, { target: string; value: string | Uint8Array }>;
 }
 
 /**
@@ -333,6 +341,46 @@ const FIXTURES: Record<FixtureId, FixtureDef> = {
       };
     },
   },
+  once: {
+    group: "once",
+    requires: ["fileDelivery", "readOnce"],
+    async prepare(pass) {
+      // Binary for the byte-exact read: NUL, invalid UTF-8, CR/LF.
+      const bin = new Uint8Array(
+        Buffer.concat([
+          randomBytes(24),
+          Buffer.from([0x00, 0xff, 0xfe, 0x0a, 0x0d, 0x80, 0xc3, 0x28, 0x00]),
+          randomBytes(24),
+        ]),
+      );
+      pass.addValue("once-binary", bin);
+      const once: NonNullable<FixtureData["once"]> = {
+        bin: { target: `${ONCE_DIR}/bin`, value: bin },
+        second: { target: `${ONCE_DIR}/second`, value: pass.newValue("once-second") },
+        denied: { target: `${ONCE_DIR}/denied`, value: pass.newValue("once-denied") },
+        // Read only by once.no-host-copy, between its two scans: unread while the first runs.
+        pending: { target: `${ONCE_DIR}/pending`, value: pass.newValue("once-pending") },
+      };
+      const size = Math.min(ONCE_RACE_BYTES, pass.caps.maxValueBytes);
+      for (let i = 0; i < ONCE_RACE_ROUNDS; i++) {
+        const value = randomBytes(size).toString("base64").slice(0, size);
+        pass.addValue(`once-race-${i}`, value);
+        once[`race-${i}`] = { target: `${ONCE_DIR}/race-${i}`, value };
+      }
+      return {
+        deliveries: Object.values(once).map((o) => ({
+          as: "file" as const,
+          once: true as const,
+          value: o.value,
+          target: o.target,
+          uid: 2000,
+          gid: 2000,
+          mode: 0o400,
+        })),
+        data: { once, facts: {} },
+      };
+    },
+  },
   replace: {
     group: "replace",
     requires: ["fileDelivery", "replaceInPlace"],
@@ -462,8 +510,9 @@ export class FixturePool {
     for (const [id, p] of prepared) {
       const data = p.data;
       for (const d of p.deliveries) {
-        if (d.as === "file" && workload) data.reportedTarget = workload.fileTargets[index];
-        if (d.as === "file") index++;
+        if (d.as === "file" && d.once !== true && workload)
+          data.reportedTarget = workload.fileTargets[index];
+        if (d.as === "file" && d.once !== true) index++;
       }
       const control = controls.get(id);
       states.set(id, {

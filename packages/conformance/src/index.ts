@@ -16,6 +16,11 @@ export {
   type Verdict,
   verdictOf,
 } from "./judge.js";
+export {
+  type RaceReadOnceOptions,
+  type RaceReadOnceResult,
+  raceReadOnce,
+} from "./once-race.js";
 export { type PinnedVerdicts, pinKey, pinnedDiff, pinRow } from "./pinned.js";
 export { type ProcHit, ProcScanner } from "./proc-scan.js";
 export { Redactor, valueForms } from "./redaction.js";

@@ -26,7 +26,9 @@ export function lyingBackend(real: SecretBackend): SecretBackend {
       real.run({
         ...spec,
         ...(spec.secrets
-          ? { secrets: spec.secrets.map((d) => (d.as === "file" ? strip(d) : d)) }
+          ? {
+              secrets: spec.secrets.map((d) => (d.as === "file" && d.once !== true ? strip(d) : d)),
+            }
           : {}),
       }),
     dispose: () => real.dispose(),

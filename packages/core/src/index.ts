@@ -26,6 +26,24 @@ export {
   newRunId,
   ownershipLabels,
 } from "./labels.js";
+export {
+  ONCE_GATE_NAME,
+  ONCE_GATE_SCRIPT,
+  ONCE_READY_MARKER,
+  ONCE_SETUP_SCRIPT,
+  ONCE_WRITER_SCRIPT,
+  OnceDeliveries,
+  type OnceExec,
+  onceGatedCommand,
+  type StartOnceOptions,
+  startOnceDeliveries,
+} from "./once.js";
+export {
+  type NormalizedOnceDelivery,
+  ONCE_DIR,
+  onceTmpfsDirs,
+  validateOnceDelivery,
+} from "./once-validate.js";
 export { containsSecret, REDACTED, redact, registerSecretValue } from "./redact.js";
 export { keyholeStateDir, podmanContainersConf, podmanEnv } from "./state-dir.js";
 export { ResourceTracker } from "./tracker.js";
@@ -40,6 +58,7 @@ export type {
   ExecOptions,
   ExecResult,
   FileDelivery,
+  OnceFileDelivery,
   RunSpec,
   SecretBackend,
   SecretDelivery,

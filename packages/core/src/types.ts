@@ -30,6 +30,12 @@ export interface Capabilities {
   maxValueBytes: number;
   /** Values with NUL and non-UTF-8 bytes are delivered byte-exact as files. */
   binarySafe: boolean;
+  /**
+   * Read-once file deliveries (`{ as: "file", once: true, value }`) are supported: a FIFO on a
+   * tmpfs of keyhole's own, fed through a privileged exec session's stdin, unlinked as soon as a
+   * reader opens it. Absent means false (backends written before it existed).
+   */
+  readOnce?: boolean;
 }
 
 /** Where and what the engine behind a backend is; used by host-side checks and reports. */
@@ -177,10 +183,54 @@ export interface FileDelivery {
    * Needs `capabilities.scrubAfterUse`.
    */
   scrub?: boolean;
+  /** Not read-once; see {@link OnceFileDelivery}. */
+  once?: false;
+}
+
+/**
+ * Deliver a value read-once: keyhole creates a FIFO at `target` (owner `uid:gid`, `mode`) on a
+ * tmpfs of its own, and feeds the value into it through an exec session's stdin as soon as a
+ * reader opens it. The path is unlinked the moment a reader has opened it, so the first reader
+ * gets the whole value and every later `open` gets ENOENT. Readers that opened it in the same
+ * instant do not split it: one gets all of it, the others are paused until it is done and then
+ * read nothing. The value never reaches the engine's secret store, a disk, a tmpfs file or an
+ * environment. Needs `capabilities.readOnce`; `workload.consumed(target)` tells when it was read.
+ *
+ * @example
+ * ```ts
+ * await using w = await backend.run({
+ *   image,
+ *   command: ["sh", "-c", "register --token-file /run/keyhole-once/token; exec agent"],
+ *   secrets: [{ as: "file", once: true, value: token, target: "token", uid: 2000, mode: 0o400 }],
+ * });
+ * await w.consumed?.("token");
+ * ```
+ */
+export interface OnceFileDelivery {
+  as: "file";
+  once: true;
+  /** The value itself: it goes straight to the FIFO and never into the engine's secret store. */
+  value: SecretValue;
+  /**
+   * Where the FIFO appears. A plain name is under `/run/keyhole-once/`; an absolute path must be
+   * directly in `/run/keyhole-once`, or (with `allowTargetOutsideSecretsDir`) directly in another
+   * directory, which then becomes a tmpfs of keyhole's own and hides what the image had there.
+   */
+  target: string;
+  /** Owner uid of the FIFO. Default 0. */
+  uid?: number;
+  /** Owner gid of the FIFO. Default 0. */
+  gid?: number;
+  /** Permission bits of the FIFO, 0…0o777. Default `0o400`. */
+  mode?: number;
+  /** A read-once value cannot be scrubbed: there is no copy to scrub. */
+  scrub?: never;
+  /** A read-once delivery takes `value`, never a handle (a handle's value is in the engine's store). */
+  secret?: never;
 }
 
 /** One secret delivery of a run. */
-export type SecretDelivery = EnvDelivery | FileDelivery;
+export type SecretDelivery = EnvDelivery | FileDelivery | OnceFileDelivery;
 
 /** What to run and which secrets it gets. */
 export interface RunSpec {
@@ -212,6 +262,11 @@ export interface ExecOptions {
   stdin?: string | Uint8Array;
   /** Extra environment of the exec session (never put a secret here). */
   env?: Record<string, string>;
+  /**
+   * Run with every capability (the engine's privileged exec), whatever the run dropped.
+   * keyhole's read-once writer needs it to see which processes opened its FIFO.
+   */
+  privileged?: boolean;
 }
 
 /**
@@ -232,7 +287,10 @@ export interface Workload extends AsyncDisposable {
   readonly objectId: string;
   /** The backend that started it. */
   readonly backendId: string;
-  /** The file targets of this run, normalised to absolute paths, in delivery order. */
+  /**
+   * The file targets of this run, normalised to absolute paths, in delivery order. Read-once
+   * FIFOs are not files and are not listed (see {@link Workload.consumed}).
+   */
   readonly fileTargets: readonly string[];
   /**
    * The node the workload runs on ({@link EngineNode.name}), on engines with several nodes;
@@ -247,6 +305,13 @@ export interface Workload extends AsyncDisposable {
    * backend cannot, `INVALID_INPUT` when `target` was not delivered with `scrub: true`.
    */
   scrub(target: string): Promise<void>;
+  /**
+   * Resolves with the time a reader got the whole value of the read-once delivery at `target`
+   * (absolute, or a plain name under `/run/keyhole-once`); rejects when the workload stopped
+   * first, or no reader could be given it. Present on backends whose `capabilities.readOnce` is
+   * true; `INVALID_INPUT` for a target that was not delivered read-once.
+   */
+  consumed?(target: string): Promise<Date>;
   /** Stops and removes the container (and service). Safe to call twice. */
   stop(): Promise<void>;
 }

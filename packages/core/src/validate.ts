@@ -1,5 +1,14 @@
 import { InvalidInputError, UnsupportedDeliveryError } from "./errors.js";
-import type { Capabilities, FileDelivery, RunSpec, SecretDelivery, SecretHandle } from "./types.js";
+import { type NormalizedOnceDelivery, validateOnceDelivery } from "./once-validate.js";
+import type {
+  Capabilities,
+  EnvDelivery,
+  FileDelivery,
+  OnceFileDelivery,
+  RunSpec,
+  SecretDelivery,
+  SecretHandle,
+} from "./types.js";
 import { typeName } from "./value.js";
 
 /** The directory file deliveries land in by default. */
@@ -157,6 +166,8 @@ export interface NormalizedRunSpec {
   spec: RunSpec;
   env: Array<{ secret: SecretHandle; name: string }>;
   files: NormalizedFileDelivery[];
+  /** Read-once deliveries (`once: true`), in delivery order. */
+  once: NormalizedOnceDelivery[];
 }
 
 /**
@@ -226,9 +237,35 @@ export function validateRunSpec(
   }
   const env: NormalizedRunSpec["env"] = [];
   const files: NormalizedFileDelivery[] = [];
+  const once: NormalizedOnceDelivery[] = [];
   const seenTargets = new Set<string>();
   const seenEnv = new Set<string>(Object.keys(s.env ?? {}));
-  for (const d of secrets as SecretDelivery[]) {
+  for (const raw of secrets as SecretDelivery[]) {
+    if (raw?.as === "file" && (raw as { once?: unknown }).once === true) {
+      const o = validateOnceDelivery(
+        backendId,
+        capabilities,
+        raw as OnceFileDelivery,
+        s.allowTargetOutsideSecretsDir === true,
+      );
+      if (seenTargets.has(o.target)) {
+        throw new InvalidInputError(
+          backendId,
+          `Two deliveries target ${o.target}. Give each its own target.`,
+        );
+      }
+      seenTargets.add(o.target);
+      once.push(o);
+      continue;
+    }
+    const d = raw as EnvDelivery | FileDelivery;
+    const onceFlag = (raw as { once?: unknown } | undefined)?.once;
+    if (onceFlag !== undefined && onceFlag !== false) {
+      throw new InvalidInputError(
+        backendId,
+        `once must be true or absent, got ${JSON.stringify(onceFlag)}.`,
+      );
+    }
     checkHandle(backendId, d?.secret);
     if (d.as === "env") {
       const name = validateEnvName(backendId, d.name);
@@ -303,7 +340,17 @@ export function validateRunSpec(
       );
     }
   }
-  return { spec: s, env, files };
+  const onceDirs = new Set(once.map((o) => o.dir));
+  for (const f of files) {
+    const dir = f.target.slice(0, f.target.lastIndexOf("/"));
+    if ([...onceDirs].some((o) => dir === o || dir.startsWith(`${o}/`))) {
+      throw new InvalidInputError(
+        backendId,
+        `The file ${f.target} would be hidden by the read-once tmpfs on ${dir}. Put plain files and read-once FIFOs in different directories.`,
+      );
+    }
+  }
+  return { spec: s, env, files, once };
 }
 
 function checkHandle(backendId: string, handle: unknown): asserts handle is SecretHandle {

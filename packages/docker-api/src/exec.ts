@@ -61,6 +61,7 @@ export async function execInContainer(
       User: options.user ?? target.defaultUser ?? "",
       Env: Object.entries(options.env ?? {}).map(([k, v]) => `${k}=${v}`),
       AttachStdin: hasStdin,
+      ...(options.privileged === true ? { Privileged: true } : {}),
       AttachStdout: true,
       AttachStderr: true,
       Tty: false,

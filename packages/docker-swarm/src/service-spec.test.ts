@@ -29,6 +29,7 @@ describe("buildServiceSpec", () => {
       { secret: a, as: "file", target: "/run/secrets/a", uid: 2000, gid: 3000, mode: 0o400 },
       { secret: b, as: "file", target: "/etc/app/b" },
     ],
+    once: [],
   };
   const spec = buildServiceSpec({
     name: "keyhole-r-1",

@@ -1,4 +1,4 @@
-import type { NormalizedRunSpec } from "@keyhole/core";
+import { type NormalizedRunSpec, onceGatedCommand, onceTmpfsDirs } from "@keyhole/core";
 import type Dockerode from "dockerode";
 
 /** What {@link buildServiceSpec} needs besides the validated run spec. */
@@ -13,6 +13,11 @@ export interface ServiceSpecInput {
   labels: Record<string, string>;
   /** Placement constraints, e.g. `["node.id==abc", "node.role==worker"]`. Default none. */
   constraints?: readonly string[];
+  /**
+   * The argv the task would run (image entrypoint + command, or the run's command); needed
+   * only when the run has read-once deliveries, whose gate runs it once the FIFOs exist.
+   */
+  argv?: readonly string[];
 }
 
 /** `DAC_OVERRIDE` → `CAP_DAC_OVERRIDE`: the form the service spec stores and the engine expects. */
@@ -47,7 +52,20 @@ export function buildServiceSpec(input: ServiceSpecInput): Dockerode.CreateServi
       },
     })),
   };
-  if (spec.command !== undefined) containerSpec.Command = [...spec.command];
+  const onceDirs = onceTmpfsDirs(input.run.once);
+  if (onceDirs.length > 0) {
+    // Read-once FIFOs live on tmpfs mounts the spec declares, never on the secrets tmpfs; PID 1
+    // waits for them (the writer gets there by exec after the task started).
+    containerSpec.Mounts = onceDirs.map((Target) => ({
+      Type: "tmpfs" as const,
+      Source: "",
+      Target,
+      TmpfsOptions: { SizeBytes: 65_536, Mode: 0o755 },
+    }));
+    const gated = onceGatedCommand(onceDirs, input.argv ?? []);
+    containerSpec.Command = gated.entrypoint;
+    containerSpec.Args = gated.command;
+  } else if (spec.command !== undefined) containerSpec.Command = [...spec.command];
   if (spec.user !== undefined) containerSpec.User = spec.user;
   if (spec.env !== undefined) {
     containerSpec.Env = Object.entries(spec.env).map(([k, v]) => `${k}=${v}`);

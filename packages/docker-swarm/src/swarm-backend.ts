@@ -15,6 +15,7 @@ import {
   type SecretBackend,
   type SecretHandle,
   type SecretValue,
+  startOnceDeliveries,
   UnsupportedDeliveryError,
   validateRunSpec,
   validateSecretName,
@@ -64,6 +65,8 @@ export const DOCKER_SWARM_CAPABILITIES: Readonly<Capabilities> = Object.freeze({
   replaceInPlace: false,
   maxValueBytes: 511_999,
   binarySafe: true,
+  // A FIFO on a tmpfs mount the service spec declares, fed by an exec on the task's container.
+  readOnce: true,
 });
 
 /** Options of {@link dockerSwarmBackend}. */
@@ -288,7 +291,7 @@ class DockerSwarmBackend implements SecretBackend {
   async run(spec: RunSpec): Promise<Workload> {
     const run = validateRunSpec(this.id, this.capabilities, spec);
     checkSharedSecretFiles(this.id, run.files);
-    const imageId = await this.#localImageId(run.spec.image);
+    const { imageId, argv } = await this.#localImage(run.spec);
     const labels = ownershipLabels(this.id, this.runId, { ...this.#labels, ...run.spec.labels });
     const name = `keyhole-${this.runId}-${++this.#services}`;
     const constraints = [...(this.#placement?.constraints ?? [])];
@@ -304,7 +307,7 @@ class DockerSwarmBackend implements SecretBackend {
     let serviceId: string;
     try {
       const service = await this.#docker.createService(
-        buildServiceSpec({ name, imageId, run, labels, constraints }),
+        buildServiceSpec({ name, imageId, run, labels, constraints, argv }),
       );
       serviceId = service.id as string;
     } catch (error) {
@@ -340,7 +343,7 @@ class DockerSwarmBackend implements SecretBackend {
       await remove().catch(() => {});
       throw error;
     }
-    return new SwarmWorkload({
+    const workload = new SwarmWorkload({
       docker: target?.docker ?? this.#docker,
       backendId: this.id,
       endpoint: target?.endpoint ?? this.#endpoint,
@@ -351,6 +354,19 @@ class DockerSwarmBackend implements SecretBackend {
       fileTargets: run.files.map((f) => f.target),
       remove,
     });
+    try {
+      // Exec reaches the task's container on the daemon that runs it; dockerd refuses
+      // privileged exec on hosts with a reduced bounding set, so the writer looks as each uid.
+      workload.attachOnce(
+        await startOnceDeliveries(this.id, (a, o) => workload.exec(a, o), run.once, {
+          privileged: false,
+        }),
+      );
+    } catch (error) {
+      await remove().catch(() => {});
+      throw error;
+    }
+    return workload;
   }
 
   dispose(): Promise<void> {
@@ -361,11 +377,18 @@ class DockerSwarmBackend implements SecretBackend {
     return this.dispose();
   }
 
-  /** The local image's id. Swarm tasks given a tag try a registry pull first; an id they do not. */
-  async #localImageId(image: string): Promise<string> {
+  /**
+   * The local image's id (Swarm tasks given a tag try a registry pull first; an id they do not)
+   * and the argv a task of it runs for this spec.
+   */
+  async #localImage(spec: RunSpec): Promise<{ imageId: string; argv: string[] }> {
+    const image = spec.image;
     try {
       const info = await this.#docker.getImage(image).inspect();
-      return info.Id;
+      const list = (v: string[] | string | null | undefined) =>
+        v == null ? [] : typeof v === "string" ? ["/bin/sh", "-c", v] : v;
+      const argv = [...list(info.Config?.Entrypoint), ...(spec.command ?? list(info.Config?.Cmd))];
+      return { imageId: info.Id, argv };
     } catch (error) {
       if (engineStatus(error) === 404) {
         throw new InvalidInputError(

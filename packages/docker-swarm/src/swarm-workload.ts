@@ -1,6 +1,7 @@
 import {
   type ExecOptions,
   type ExecResult,
+  OnceDeliveries,
   UnsupportedDeliveryError,
   type Workload,
 } from "@keyhole/core";
@@ -31,9 +32,11 @@ export class SwarmWorkload implements Workload {
   readonly node?: string;
   readonly #init: SwarmWorkloadInit;
   #stopping: Promise<void> | undefined;
+  #once: OnceDeliveries;
 
   constructor(init: SwarmWorkloadInit) {
     this.#init = init;
+    this.#once = new OnceDeliveries(init.backendId);
     this.containerId = init.containerId;
     this.objectId = init.serviceId;
     this.backendId = init.backendId;
@@ -48,6 +51,15 @@ export class SwarmWorkload implements Workload {
       argv,
       options,
     );
+  }
+
+  /** @internal The backend hands over the run's read-once deliveries once they are set up. */
+  attachOnce(once: OnceDeliveries): void {
+    this.#once = once;
+  }
+
+  consumed(target: string): Promise<Date> {
+    return this.#once.consumed(target);
   }
 
   async scrub(_target: string): Promise<void> {

@@ -10,6 +10,8 @@ import {
   KEYHOLE_RUN_LABEL,
   type NormalizedFileDelivery,
   newRunId,
+  ONCE_READY_MARKER,
+  onceTmpfsDirs,
   ownershipLabels,
   ResourceTracker,
   type RunSpec,
@@ -21,6 +23,7 @@ import {
   SecretNotFoundError,
   SecretTooLargeError,
   type SecretValue,
+  startOnceDeliveries,
   typeName,
   UnsupportedDeliveryError,
   validateRunSpec,
@@ -28,7 +31,12 @@ import {
   validateValue,
   type Workload,
 } from "@keyhole/core";
-import { type ExecTarget, engineStatus, toKeyholeError } from "@keyhole/docker-api";
+import {
+  type ExecTarget,
+  engineStatus,
+  execInContainer,
+  toKeyholeError,
+} from "@keyhole/docker-api";
 import Dockerode from "dockerode";
 import { gatedCommand, putFiles, waitForGate } from "./file-delivery.js";
 import { KeyholeContainer } from "./keyhole-container.js";
@@ -93,6 +101,8 @@ export const DOCKER_CAPABILITIES: Readonly<Capabilities> = Object.freeze({
   replaceInPlace: true,
   maxValueBytes: DOCKER_MAX_VALUE_BYTES,
   binarySafe: true,
+  // A FIFO on a tmpfs of its own (HostConfig.Tmpfs), fed by an exec session as root.
+  readOnce: true,
 });
 
 interface StoredSecret {
@@ -259,7 +269,9 @@ class DockerBackend implements SecretBackend {
     // Binds testcontainers to this endpoint (or refuses if it is bound to another one).
     await testcontainersClient(this.id, this.#target);
     this.#connected = true;
-    const argv = await this.#resolveArgv(n.spec, files.length > 0);
+    const onceDirs = onceTmpfsDirs(n.once);
+    const gatedRun = files.length > 0 || onceDirs.length > 0;
+    const argv = await this.#resolveArgv(n.spec, gatedRun);
 
     const nonce = randomBytes(4).toString("hex");
     const labels = {
@@ -276,13 +288,21 @@ class DockerBackend implements SecretBackend {
     if (n.spec.user !== undefined) container.withUser(n.spec.user);
     if (n.spec.capDrop?.length) container.withDroppedCapabilities(...n.spec.capDrop);
     if (n.spec.capAdd?.length) container.withAddedCapabilities(...n.spec.capAdd);
-    if (files.length > 0) {
+    if (gatedRun) {
+      // PID 1 waits for the files and for the read-once FIFOs (their directories' ready marker).
       const gated = gatedCommand(
-        files.map((f) => f.delivery.target),
+        [
+          ...files.map((f) => f.delivery.target),
+          ...onceDirs.map((d) => `${d}/${ONCE_READY_MARKER}`),
+        ],
         argv ?? [],
       );
       container
-        .withTmpFs({ [SECRETS_DIR]: "mode=0755" })
+        .withTmpFs({
+          ...(files.length > 0 ? { [SECRETS_DIR]: "mode=0755" } : {}),
+          // Read-once FIFOs never live on the secrets tmpfs; each directory gets its own.
+          ...Object.fromEntries(onceDirs.map((d) => [d, "mode=0755,size=64k,noexec,nosuid,nodev"])),
+        })
         .withEntrypoint(gated.entrypoint)
         .withCommand(gated.command);
     } else if (argv !== undefined) {
@@ -307,11 +327,18 @@ class DockerBackend implements SecretBackend {
         backendId: this.id,
         endpoint: this.#target.endpoint,
       };
-      if (files.length > 0) {
-        await putFiles(target, files);
-        await waitForGate(target);
-      }
+      if (files.length > 0) await putFiles(target, files);
+      // dockerd refuses privileged exec on hosts with a reduced bounding set ("unable to apply
+      // caps"), so the writer runs with root's default capabilities and looks as each uid.
+      const once = await startOnceDeliveries(
+        this.id,
+        (a, o) => execInContainer(target, a, o),
+        n.once,
+        { privileged: false },
+      );
+      if (gatedRun) await waitForGate(target);
       return new DockerWorkload({
+        once,
         target,
         started,
         deliveries: n.files,

@@ -3,6 +3,7 @@ import {
   type ExecResult,
   InvalidInputError,
   type NormalizedFileDelivery,
+  type OnceDeliveries,
   validateEnvName,
   validateFileTarget,
   type Workload,
@@ -21,6 +22,8 @@ export interface DockerWorkloadInit {
   target: ExecTarget;
   started: StartedTestContainer;
   deliveries: readonly NormalizedFileDelivery[];
+  /** The run's read-once deliveries (possibly none). */
+  once: OnceDeliveries;
   /** Called once the container is gone, so the backend stops tracking it. */
   stopped: () => Promise<void>;
   /** Removes the container by its workload label (when testcontainers' stop fails). */
@@ -66,7 +69,12 @@ export class DockerWorkload implements Workload {
       user: options.user,
       stdin: options.stdin,
       env: options.env,
+      privileged: options.privileged,
     });
+  }
+
+  consumed(target: string): Promise<Date> {
+    return this.#init.once.consumed(target);
   }
 
   async scrub(target: string): Promise<void> {

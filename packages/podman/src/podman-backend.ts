@@ -9,6 +9,8 @@ import {
   type EngineStoragePath,
   InvalidInputError,
   newRunId,
+  onceGatedCommand,
+  onceTmpfsDirs,
   ownershipLabels,
   podmanContainersConf,
   podmanEnv,
@@ -20,6 +22,7 @@ import {
   type SecretHandle,
   SecretNotFoundError,
   type SecretValue,
+  startOnceDeliveries,
   UnsupportedDeliveryError,
   validateRunSpec,
   validateSecretName,
@@ -166,6 +169,8 @@ export class PodmanBackend implements SecretBackend {
       replaceInPlace: false,
       maxValueBytes: PODMAN_MAX_SECRET_BYTES,
       binarySafe: true,
+      // A FIFO on a tmpfs the container spec declares, fed by a privileged libpod exec.
+      readOnce: true,
     });
     const conf = podmanContainersConf();
     this.engine = Object.freeze({
@@ -397,10 +402,16 @@ export class PodmanBackend implements SecretBackend {
       // writing it never touches the engine's store.
       mode: (f.mode ?? (f.scrub ? 0o644 : 0o444)) | (f.scrub ? 0o200 : 0),
     }));
+    const onceDirs = onceTmpfsDirs(normalized.once);
+    // PID 1 waits for the FIFOs, so an init step that reads its secret at start finds it.
+    const gated =
+      onceDirs.length > 0
+        ? onceGatedCommand(onceDirs, await this.#imageArgv(client, s))
+        : undefined;
     const body = {
       name: `keyhole-${this.runId}-${++this.#workloadCount}`,
       image: s.image,
-      ...(s.command ? { command: s.command } : {}),
+      ...(gated ? gated : s.command ? { command: s.command } : {}),
       ...(s.user ? { user: s.user } : {}),
       env: s.env ?? {},
       labels: ownershipLabels(id, this.runId, validateLabels(id, s.labels)),
@@ -416,6 +427,13 @@ export class PodmanBackend implements SecretBackend {
         Mode: f.mode,
       })),
       secret_env: Object.fromEntries(normalized.env.map((e) => [e.name, e.secret.id])),
+      // Read-once FIFOs live on tmpfs mounts of their own, never on the engine's secret mount.
+      mounts: onceDirs.map((destination) => ({
+        destination,
+        type: "tmpfs",
+        source: "tmpfs",
+        options: ["rw", "nosuid", "nodev", "noexec", "mode=0755", "size=64k"],
+      })),
     };
     const created = await client.request("POST", "/containers/create", { body: { json: body } });
     if (created.status >= 400) {
@@ -454,11 +472,50 @@ export class PodmanBackend implements SecretBackend {
       },
     });
     this.#workloads.add(workload);
+    try {
+      workload.attachOnce(
+        await startOnceDeliveries(
+          id,
+          (argv, options) => workload.exec(argv, options),
+          normalized.once,
+          { privileged: true },
+        ),
+      );
+    } catch (error) {
+      await workload.stop().catch(() => {});
+      throw error;
+    }
     return workload;
   }
 
   async [Symbol.asyncDispose](): Promise<void> {
     await this.dispose();
+  }
+
+  /** The argv the workload would run: the image's entrypoint, then the run's command or the image's. */
+  async #imageArgv(client: LibpodClient, spec: RunSpec): Promise<string[]> {
+    const res = await client.request("GET", `/images/${encodeURIComponent(spec.image)}/json`);
+    if (res.status === 404) {
+      throw new EngineError(
+        this.id,
+        `The image ${JSON.stringify(spec.image)} is not in Podman's local storage, and keyhole never pulls. Build the probe image with \`await ensureProbeImage("podman")\` from @keyhole/probe, or load your image with \`podman load\`.`,
+      );
+    }
+    if (res.status >= 400) throw client.engineError(`inspect the image ${spec.image}`, res);
+    const config =
+      (
+        JSON.parse(res.body.toString("utf8")) as {
+          Config?: { Entrypoint?: string[] | null; Cmd?: string[] | null };
+        }
+      ).Config ?? {};
+    const argv = [...(config.Entrypoint ?? []), ...(spec.command ?? config.Cmd ?? [])];
+    if (argv.length === 0) {
+      throw new InvalidInputError(
+        this.id,
+        `The image ${JSON.stringify(spec.image)} has no command and the run names none. Pass one, e.g. command: ["sleep", "300"].`,
+      );
+    }
+    return argv;
   }
 
   async #waitRunning(client: LibpodClient, containerId: string): Promise<void> {

@@ -5,6 +5,7 @@ import {
   type ExecResult,
   InvalidInputError,
   type NormalizedFileDelivery,
+  OnceDeliveries,
   validateEnvName,
   validateFileTarget,
   type Workload,
@@ -40,6 +41,7 @@ export class PodmanWorkload implements Workload {
   readonly #user: string | undefined;
   readonly #files: readonly NormalizedFileDelivery[];
   #stopped = false;
+  #once: OnceDeliveries;
   readonly stop: () => Promise<void>;
 
   constructor(init: PodmanWorkloadInit) {
@@ -50,6 +52,7 @@ export class PodmanWorkload implements Workload {
     this.#client = init.client;
     this.#user = init.user;
     this.#files = init.files;
+    this.#once = new OnceDeliveries(init.backendId);
     this.stop = once(async () => {
       this.#stopped = true;
       await removeContainer(init.client, init.backendId, init.containerId);
@@ -94,6 +97,7 @@ export class PodmanWorkload implements Workload {
           Cmd: argv,
           ...(user === undefined ? {} : { User: user }),
           ...(env.length > 0 ? { Env: env } : {}),
+          ...(options.privileged === true ? { Privileged: true } : {}),
         },
       },
     });
@@ -115,6 +119,15 @@ export class PodmanWorkload implements Workload {
       stdout: stdout.toString("utf8"),
       stderr: stderr.toString("utf8"),
     };
+  }
+
+  /** @internal The backend hands over the run's read-once deliveries once they are set up. */
+  attachOnce(once: OnceDeliveries): void {
+    this.#once = once;
+  }
+
+  consumed(target: string): Promise<Date> {
+    return this.#once.consumed(target);
   }
 
   async scrub(target: string): Promise<void> {

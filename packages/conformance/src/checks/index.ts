@@ -4,6 +4,7 @@ import { fileChecks } from "./file.js";
 import { hygieneChecks } from "./hygiene.js";
 import { lifecycleChecks } from "./lifecycle.js";
 import { limitsChecks } from "./limits.js";
+import { onceChecks } from "./once.js";
 import { restChecks } from "./rest.js";
 import type { CheckImpl } from "./types.js";
 
@@ -18,5 +19,6 @@ export const IMPLEMENTATIONS: Readonly<Record<string, CheckImpl>> = {
   ...lifecycleChecks,
   ...limitsChecks,
   ...clusterChecks,
+  ...onceChecks,
   ...hygieneChecks,
 };
