@@ -23,12 +23,13 @@ afterEach(() => {
 
 /**
  * Checks the runner judges itself (over the finished report), not through an implementation;
- * and the cluster.* checks, which landed beside this test and have no synthetic cases yet
- * (NOT covered here: they need a multi-node engine description; see the issue notes).
+ * and the cluster.* and once.* checks, which landed beside this test and have no synthetic
+ * cases yet (NOT covered here: cluster checks need a multi-node engine description; the once
+ * checks judge end markers and ENOENT/EACCES themselves — see the issue notes).
  */
 const RUNNER_JUDGED = [
   "hygiene.report-redacted",
-  ...CHECKS.filter((c) => c.group === ("cluster" as string)).map((c) => c.id),
+  ...CHECKS.filter((c) => ["cluster", "once"].includes(c.group)).map((c) => c.id),
 ];
 
 describe("every check's interpretation of synthetic probe output", () => {
