@@ -368,6 +368,9 @@ const FIXTURES: Record<FixtureId, FixtureDef> = {
         once[`race-${i}`] = { target: `${ONCE_DIR}/race-${i}`, value };
       }
       return {
+        // No read control here: reading a read-once FIFO consumes it. Each once.* check proves
+        // its own delivery (the intended reader's digest, end markers, ENOENT vs EACCES).
+        controls: [],
         deliveries: Object.values(once).map((o) => ({
           as: "file" as const,
           once: true as const,

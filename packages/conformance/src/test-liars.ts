@@ -140,13 +140,13 @@ export function liars(): Liar[] {
         return wrap(real, {
           run: async (spec) => {
             const secrets = (spec.secrets ?? []).map((d) =>
-              d.as === "file"
+              d.as === "file" && !d.once
                 ? ({ ...d, target: `moved-${d.secret.name}` } satisfies FileDelivery)
                 : d,
             );
             const w = await real.run({ ...spec, secrets });
             const claimed = (spec.secrets ?? [])
-              .filter((d): d is FileDelivery => d.as === "file")
+              .filter((d): d is FileDelivery => d.as === "file" && !d.once)
               .map((d) => {
                 const t = d.target ?? d.secret.name;
                 return t.startsWith("/") ? t : `/run/secrets/${t}`;
@@ -173,7 +173,7 @@ export function liars(): Liar[] {
           run: (spec) =>
             real.run({
               ...spec,
-              secrets: (spec.secrets ?? []).map((d) => (d.as === "file" ? strip(d) : d)),
+              secrets: (spec.secrets ?? []).map((d) => (d.as === "file" && !d.once ? strip(d) : d)),
             }),
         });
       },
