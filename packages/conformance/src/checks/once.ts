@@ -5,7 +5,7 @@ import { keyholeStateDir, type Workload } from "@keyhole/core";
 import type { FixtureState } from "../fixtures.js";
 import { type ScanResult, scanStorage } from "../host-scan.js";
 import type { Measurement } from "../judge.js";
-import { type Pass, q, sha256, USERS } from "../pass.js";
+import { type Pass, q, script, sha256, USERS } from "../pass.js";
 import { hostless } from "./env.js";
 import { filesHolding } from "./hygiene.js";
 import { summarizeHits } from "./rest.js";
@@ -62,7 +62,7 @@ async function readAs(
   note: string,
 ): Promise<string> {
   const body = reads.map(([t, k]) => `ro ${q(t)} ${k}`).join("\n");
-  const r = await pass.sh(w, `${RO}\n${body}`, { user, note });
+  const r = await pass.sh(w, script(RO, body), { user, note });
   return r.stdout;
 }
 
@@ -273,7 +273,7 @@ export const onceChecks: Record<string, CheckImpl> = {
         })
         .join("\n");
       pass.procs.sample();
-      const res = await pass.sh(w, `${RO}\n${body}`, {
+      const res = await pass.sh(w, script(RO, body), {
         user: USERS.alice,
         note: `${rounds.length} rounds of two readers racing for one read-once value`,
       });
@@ -337,7 +337,7 @@ export const onceChecks: Record<string, CheckImpl> = {
       // Control: a harmless marker written into the workload's writable layer must be found,
       // so a scan that finds nothing has shown that it looks where a careless copy would land.
       const canary = `kh-once-canary-${pass.tag}-${Date.now().toString(36)}`;
-      await pass.sh(w, `echo ${canary} > /tmp/kh-once-canary`, {
+      await pass.sh(w, script(`echo ${canary} > /tmp/kh-once-canary`), {
         note: "a non-secret marker into the writable layer (the scan's control)",
       });
       const withCanary = new Map([...needles, ["canary", canary]]);
@@ -345,6 +345,13 @@ export const onceChecks: Record<string, CheckImpl> = {
       pass.procs.sample();
       const scanned = await scanStorage(scope, withCanary, extra, ids);
       const before = { ...scanned, hits: scanned.hits.filter((h) => h.value !== "canary") };
+      if (scanned.problems.length > 0) {
+        recordScan(pass, scanned, "scan while a read-once value is unread");
+        return {
+          outcome: "error",
+          reason: `The storage scan cannot be trusted: ${scanned.problems.join("; ")}`,
+        };
+      }
       if (!scanned.hits.some((h) => h.value === "canary")) {
         recordScan(pass, scanned, "control scan");
         return {
@@ -380,6 +387,12 @@ export const onceChecks: Record<string, CheckImpl> = {
       // 3. After it was read.
       const after = await scanStorage(scope, needles, extra, ids);
       recordScan(pass, after, "after it was read");
+      if (after.problems.length > 0) {
+        return {
+          outcome: "error",
+          reason: `The storage scan cannot be trusted: ${after.problems.join("; ")}`,
+        };
+      }
       const tmpAfter = await filesHolding(await tmpDirs(), pass.startedAt - 1000, tmpNeedles);
       pass.record({
         where: "host",
