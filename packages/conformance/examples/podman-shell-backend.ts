@@ -215,7 +215,15 @@ class PodmanShellBackend implements SecretBackend {
         );
       }
     }
-    const args = ["run", "-d", ...labelArgs(ownershipLabels(ID, this.runId, spec.labels))];
+    // No network: a probe needs none, and Podman's default bridge would add podman0 and
+    // netavark's iptables rules to the host.
+    const args = [
+      "run",
+      "-d",
+      "--network",
+      "none",
+      ...labelArgs(ownershipLabels(ID, this.runId, spec.labels)),
+    ];
     if (spec.user) args.push("--user", spec.user);
     // Plain env is not secret: it may travel in argv (the suite does not count it as a leak).
     for (const [k, v] of Object.entries(spec.env ?? {})) args.push("--env", `${k}=${v}`);

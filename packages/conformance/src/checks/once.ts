@@ -3,6 +3,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { keyholeStateDir, type Workload } from "@keyhole/core";
 import type { FixtureState } from "../fixtures.js";
+import { hostPathOf } from "../host-engine.js";
 import { type ScanResult, scanStorage } from "../host-scan.js";
 import type { Measurement } from "../judge.js";
 import { type Pass, q, script, sha256, USERS } from "../pass.js";
@@ -104,14 +105,12 @@ function onceNeedles(pass: Pass, state: FixtureState): Map<string, string> {
 }
 
 async function upperDir(pass: Pass, w: Workload): Promise<string[]> {
-  if (!pass.cli) return [];
-  const r = await pass.cli.run([
-    "inspect",
-    "--format",
-    "{{.GraphDriver.Data.UpperDir}}",
-    w.containerId,
-  ]);
-  const dir = r.stdout.trim();
+  // On a cluster the task's node knows its container; an engine in a namespace of its own
+  // (an engine set) reports a path inside its root, which the host reads elsewhere.
+  const cli = pass.cliFor(w);
+  if (!cli) return [];
+  const r = await cli.run(["inspect", "--format", "{{.GraphDriver.Data.UpperDir}}", w.containerId]);
+  const dir = hostPathOf(pass.backend.engine, r.stdout.trim());
   return r.code === 0 && dir.startsWith("/") ? [dir] : [];
 }
 
