@@ -24,15 +24,27 @@ async function isSwarmManager(cli: EngineCli): Promise<boolean> {
 export async function sightRun(pass: Pass): Promise<SightResult> {
   const cli = pass.cli;
   if (!cli) return { ok: false, code: -1, ids: [], stderr: "no host-side oracle" };
-  const r = await cli.run(["ps", "-a", "--filter", runLabelFilter(pass), "--format", "{{.ID}}"]);
+  // A multi-node engine: a task's container is known only to its node's engine, so every node
+  // is asked too (the same engines the check asks after dispose).
+  const clis = [cli, ...pass.nodeClis().map((n) => n.cli)];
+  const answers = await Promise.all(
+    clis.map((c) => c.run(["ps", "-a", "--filter", runLabelFilter(pass), "--format", "{{.ID}}"])),
+  );
+  const failed = answers.find((r) => r.code !== 0);
   return {
-    ok: r.code === 0,
-    code: r.code,
-    ids: r.stdout
-      .split("\n")
-      .map((l) => l.trim())
-      .filter(Boolean),
-    stderr: r.stderr,
+    ok: failed === undefined,
+    code: failed?.code ?? 0,
+    ids: [
+      ...new Set(
+        answers.flatMap((r) =>
+          r.stdout
+            .split("\n")
+            .map((l) => l.trim())
+            .filter(Boolean),
+        ),
+      ),
+    ],
+    stderr: failed?.stderr ?? "",
   };
 }
 
